@@ -1,0 +1,33 @@
+# gensys: two entry points that work on a fresh machine with Python 3.11+ and make.
+#   make demo   create .venv, install, train DDPM on the bundled digits, write samples + metrics
+#   make test   create .venv, install, run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+WORKDIR ?= runs/ddpm_digits
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test lint install clean
+
+$(STAMP): requirements.txt requirements-dev.txt setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m experiments.main --config=experiments/configs/ddpm_digits.py --workdir=$(WORKDIR)
+	@echo "samples: $(WORKDIR)/samples/  metrics: $(WORKDIR)/metrics.jsonl  checkpoints: $(WORKDIR)/checkpoints/"
+
+test: $(STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist=loadfile -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check gensys experiments tests
+
+clean:
+	rm -rf $(VENV) .cache runs

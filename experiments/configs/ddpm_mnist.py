@@ -1,0 +1,44 @@
+"""DDPM on 28x28 MNIST.
+
+By default it reads MNIST IDX files from a directory (``data.dir``, e.g.
+``../shared/data/mnist`` which holds the 10,000 test images): the first 9,000
+train and the last 1,000 evaluate. With the full MNIST files
+(train-images-idx3-ubyte ...) set ``--config.data.split=train`` and
+``--config.eval.split=test``; with a prepared TFDS catalogue copy, set
+``--config.data.name=mnist``.
+"""
+
+from experiments.configs.base import get_base_config
+
+
+def get_config():
+    config = get_base_config()
+    config.family = "ddpm"
+    config.data.name = "mnist_idx"
+    config.data.dir = "../shared/data/mnist"
+    config.data.split = "test[:9000]"
+    config.data.batch_size = 128
+    config.eval.split = "test[9000:]"
+
+    config.train.num_steps = 20000
+    config.train.log_every = 100
+    config.train.checkpoint_every = 2000
+    config.train.sample_every = 5000
+    config.train.num_samples = 64
+
+    m = config.model
+    m.num_timesteps = 1000
+    m.schedule = "linear"
+    m.channels = 64
+    m.channel_mults = (1, 2, 2)
+    m.num_res_blocks = 2
+    m.attention_resolutions = (7,)
+    m.dropout = 0.1
+    m.class_conditional = False
+    m.learning_rate = 2e-4
+    m.warmup_steps = 1000
+    m.grad_clip_norm = 1.0
+    m.ema_decay = 0.9995
+    m.clip_x0 = True
+    m.compute_dtype = "float32"
+    return config

@@ -1,0 +1,60 @@
+"""Train, evaluate or sample any gensys family from a config file.
+
+    python -m experiments.main --config=experiments/configs/ddpm_digits.py \
+        --workdir=runs/ddpm_digits [--mode=train|eval|sample] [--config.train.num_steps=2000]
+
+Running ``train`` again in the same workdir resumes from its latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Path to a config file.", lock_config=True
+)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and samples.")
+_MODE = flags.DEFINE_enum("mode", "train", ["train", "eval", "sample"], "What to do.")
+_CPU_DEVICES = flags.DEFINE_integer(
+    "cpu_devices",
+    None,
+    "XLA host devices on CPU (default: one per core, at most 8, dividing the batch size).",
+)
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    # JAX settings must precede the first computation, so gensys is imported here.
+    from gensys.train import runtime
+
+    raw = _CONFIG.value
+    runtime.enable_compilation_cache()
+    runtime.quiet_library_logs()
+    runtime.set_cpu_devices(_CPU_DEVICES.value or runtime.cpu_device_count_for(raw.data.batch_size))
+
+    from gensys.train import loop
+    from gensys.train.config import ExperimentConfig, from_mapping
+
+    config = from_mapping(ExperimentConfig, raw)
+    workdir = os.path.expanduser(_WORKDIR.value)
+    if _MODE.value == "train":
+        result = loop.train(config, workdir)
+        logging.info(
+            "%s at step %d; final metrics: %s",
+            "interrupted" if result.interrupted else "finished",
+            result.step,
+            result.last_metrics,
+        )
+    elif _MODE.value == "eval":
+        logging.info("eval: %s", loop.evaluate(config, workdir))
+    else:
+        logging.info("samples: %s", loop.sample(config, workdir))
+
+
+if __name__ == "__main__":
+    app.run(main)

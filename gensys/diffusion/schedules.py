@@ -1,0 +1,148 @@
+"""Noise schedules for discrete-time diffusion (DDPM).
+
+A schedule is a frozen pytree of per-timestep coefficients, all derived from
+the betas. Everything is computed in float64 with NumPy and stored as float32
+JAX arrays, so that ``alpha_bar_t = prod_{s<=t} (1 - beta_s)`` carries no
+float32 round-off from the 1000-term product.
+
+References:
+    Ho, Jain, Abbeel. Denoising Diffusion Probabilistic Models. NeurIPS 2020.
+    Nichol, Dhariwal. Improved Denoising Diffusion Probabilistic Models. ICML 2021.
+"""
+
+from __future__ import annotations
+
+import math
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+@flax.struct.dataclass
+class NoiseSchedule:
+    """Per-timestep coefficients of a DDPM with ``T`` steps, each of shape ``(T,)``.
+
+    With ``a_t = alpha_bar_t`` and ``a_{-1} = 1``:
+
+    - forward: ``q(x_t | x_0) = N(sqrt(a_t) x_0, (1 - a_t) I)``;
+    - posterior: ``q(x_{t-1} | x_t, x_0) = N(c1_t x_0 + c2_t x_t, beta_tilde_t I)`` with
+      ``beta_tilde_t = (1 - a_{t-1}) / (1 - a_t) * beta_t``,
+      ``c1_t = beta_t sqrt(a_{t-1}) / (1 - a_t)``,
+      ``c2_t = (1 - a_{t-1}) sqrt(alpha_t) / (1 - a_t)``.
+
+    ``posterior_log_variance_clipped`` replaces ``log beta_tilde_0 = -inf`` by
+    the value at ``t = 1``, as improved-diffusion does.
+    """
+
+    betas: jax.Array
+    alphas: jax.Array
+    alpha_bars: jax.Array
+    alpha_bars_prev: jax.Array
+    sqrt_alpha_bars: jax.Array
+    sqrt_one_minus_alpha_bars: jax.Array
+    sqrt_recip_alpha_bars: jax.Array
+    sqrt_recipm1_alpha_bars: jax.Array
+    posterior_variance: jax.Array
+    posterior_log_variance_clipped: jax.Array
+    posterior_mean_coef1: jax.Array
+    posterior_mean_coef2: jax.Array
+
+    @property
+    def num_timesteps(self) -> int:
+        return int(self.betas.shape[0])
+
+
+def schedule_from_betas(betas: np.ndarray) -> NoiseSchedule:
+    """Builds every coefficient from ``betas`` (shape ``(T,)``, values in (0, 1))."""
+    betas = np.asarray(betas, dtype=np.float64)
+    if betas.ndim != 1 or betas.shape[0] < 1:
+        raise ValueError(f"betas must be a non-empty vector, got shape {betas.shape}")
+    if not np.all((betas > 0) & (betas < 1)):
+        raise ValueError(f"betas must lie in (0, 1), got min {betas.min()} and max {betas.max()}")
+    alphas = 1.0 - betas
+    alpha_bars = np.cumprod(alphas)
+    alpha_bars_prev = np.append(1.0, alpha_bars[:-1])
+    posterior_variance = betas * (1.0 - alpha_bars_prev) / (1.0 - alpha_bars)
+    if betas.shape[0] > 1:
+        clipped = np.append(posterior_variance[1], posterior_variance[1:])
+    else:
+        clipped = betas.copy()
+    coefs = dict(
+        betas=betas,
+        alphas=alphas,
+        alpha_bars=alpha_bars,
+        alpha_bars_prev=alpha_bars_prev,
+        sqrt_alpha_bars=np.sqrt(alpha_bars),
+        sqrt_one_minus_alpha_bars=np.sqrt(1.0 - alpha_bars),
+        sqrt_recip_alpha_bars=np.sqrt(1.0 / alpha_bars),
+        sqrt_recipm1_alpha_bars=np.sqrt(1.0 / alpha_bars - 1.0),
+        posterior_variance=posterior_variance,
+        posterior_log_variance_clipped=np.log(clipped),
+        posterior_mean_coef1=betas * np.sqrt(alpha_bars_prev) / (1.0 - alpha_bars),
+        posterior_mean_coef2=(1.0 - alpha_bars_prev) * np.sqrt(alphas) / (1.0 - alpha_bars),
+    )
+    return NoiseSchedule(**{k: jnp.asarray(v, dtype=jnp.float32) for k, v in coefs.items()})
+
+
+def linear_betas(
+    num_timesteps: int, beta_start: float = 1e-4, beta_end: float = 0.02, max_beta: float = 0.999
+) -> np.ndarray:
+    """Linearly spaced betas (Ho et al. 2020), float64, shape ``(T,)``.
+
+    ``beta_start`` and ``beta_end`` are the values for ``T = 1000``; other ``T``
+    rescale them by ``1000 / T`` so that the total noise stays comparable
+    (as improved-diffusion does). For ``T <= 20`` that rescaling reaches
+    ``beta >= 1`` (``alpha_bar = 0``), so betas are capped at ``max_beta`` as in
+    the cosine schedule.
+    """
+    _check_num_timesteps(num_timesteps)
+    scale = 1000.0 / num_timesteps
+    betas = np.linspace(scale * beta_start, scale * beta_end, num_timesteps, dtype=np.float64)
+    return np.minimum(betas, max_beta)
+
+
+def cosine_betas(num_timesteps: int, s: float = 0.008, max_beta: float = 0.999) -> np.ndarray:
+    """Cosine schedule (Nichol & Dhariwal 2021), float64, shape ``(T,)``.
+
+    ``alpha_bar(t) = cos^2(((t / T + s) / (1 + s)) pi / 2)`` and
+    ``beta_i = min(1 - alpha_bar((i + 1) / T) / alpha_bar(i / T), max_beta)``.
+    """
+    _check_num_timesteps(num_timesteps)
+
+    def alpha_bar(u: np.ndarray) -> np.ndarray:
+        return np.cos((u + s) / (1.0 + s) * math.pi / 2.0) ** 2
+
+    i = np.arange(num_timesteps, dtype=np.float64)
+    betas = 1.0 - alpha_bar((i + 1) / num_timesteps) / alpha_bar(i / num_timesteps)
+    return np.minimum(betas, max_beta)
+
+
+def linear_schedule(
+    num_timesteps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02
+) -> NoiseSchedule:
+    """The DDPM linear schedule as a :class:`NoiseSchedule`."""
+    return schedule_from_betas(linear_betas(num_timesteps, beta_start, beta_end))
+
+
+def cosine_schedule(
+    num_timesteps: int = 1000, s: float = 0.008, max_beta: float = 0.999
+) -> NoiseSchedule:
+    """The improved-DDPM cosine schedule as a :class:`NoiseSchedule`."""
+    return schedule_from_betas(cosine_betas(num_timesteps, s, max_beta))
+
+
+SCHEDULES = {"linear": linear_schedule, "cosine": cosine_schedule}
+
+
+def make_schedule(name: str, num_timesteps: int) -> NoiseSchedule:
+    """Builds a named schedule (one of :data:`SCHEDULES`)."""
+    if name not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {sorted(SCHEDULES)}, got {name!r}")
+    return SCHEDULES[name](num_timesteps)
+
+
+def _check_num_timesteps(num_timesteps: int) -> None:
+    if not isinstance(num_timesteps, int | np.integer) or num_timesteps < 1:
+        raise ValueError(f"num_timesteps must be a positive integer, got {num_timesteps!r}")

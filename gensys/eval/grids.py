@@ -1,0 +1,51 @@
+"""Image grids as PNG files, for looking at samples."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from gensys.data.batches import from_model_output
+
+
+def make_grid(images: np.ndarray, *, columns: int | None = None, padding: int = 1) -> np.ndarray:
+    """Tiles ``[N, H, W, C]`` uint8 images into one ``[rows*(H+p)+p, cols*(W+p)+p, C]`` image."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.dtype != np.uint8:
+        raise ValueError(f"images must be uint8 [N, H, W, C], got {images.dtype} {images.shape}")
+    n, h, w, c = images.shape
+    columns = columns or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / columns)
+    grid = np.full(
+        (rows * (h + padding) + padding, columns * (w + padding) + padding, c), 255, np.uint8
+    )
+    for i in range(n):
+        r, col = divmod(i, columns)
+        top, left = padding + r * (h + padding), padding + col * (w + padding)
+        grid[top : top + h, left : left + w] = images[i]
+    return grid
+
+
+def save_grid(
+    images: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    columns: int | None = None,
+    min_size: int = 256,
+) -> Path:
+    """Saves model outputs in ``[-1, 1]`` (``[N, H, W, C]``) as a PNG grid.
+
+    Small images are enlarged by an integer nearest-neighbour factor so the
+    grid is at least ``min_size`` pixels wide (an 8x8 digit is otherwise a speck).
+    """
+    grid = make_grid(from_model_output(images), columns=columns)
+    scale = max(1, math.ceil(min_size / grid.shape[1]))
+    grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
+    return path

@@ -1,0 +1,33 @@
+"""Timestep embeddings."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+
+def sinusoidal_embedding(t: jax.Array, dim: int, max_period: float = 10_000.0) -> jax.Array:
+    """Transformer-style sinusoidal embedding of (possibly fractional) timesteps.
+
+    ``emb[:, i] = sin(t * w_i)`` for the first half and ``cos(t * w_i)`` for the
+    second, with ``w_i = max_period^(-i / (dim / 2))`` (Vaswani et al. 2017, as
+    used by Ho et al. 2020). Always computed in float32: in bfloat16 the
+    timestep 999 rounds to 1000.
+
+    Args:
+        t: timesteps, shape ``(B,)``.
+        dim: embedding width (even).
+
+    Returns:
+        float32 array ``[B, dim]``.
+    """
+    if dim % 2 != 0 or dim < 2:
+        raise ValueError(f"dim must be a positive even number, got {dim}")
+    if t.ndim != 1:
+        raise ValueError(f"t must have shape (B,), got {t.shape}")
+    half = dim // 2
+    freqs = jnp.exp(-math.log(max_period) * jnp.arange(half, dtype=jnp.float32) / half)
+    args = t.astype(jnp.float32)[:, None] * freqs[None, :]
+    return jnp.concatenate([jnp.sin(args), jnp.cos(args)], axis=-1)

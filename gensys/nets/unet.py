@@ -1,0 +1,168 @@
+"""The DDPM UNet: residual blocks with a time embedding, GroupNorm and self-attention.
+
+Architecture of Ho et al. 2020 (Appendix B), itself a PixelCNN++-style
+Wide-ResNet UNet: ``num_res_blocks`` residual blocks per resolution, a
+downsampling by 2 between resolutions, self-attention at the resolutions listed
+in ``attention_resolutions``, and a mirrored upsampling path with skip
+connections. The last convolution of each residual block and of the network is
+initialised to zero, so the initial network predicts zero noise and each block
+starts as the identity.
+
+Parameters are float32; ``dtype`` sets the compute dtype (bf16 opt-in).
+The time embedding is always computed in float32.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from gensys.nets.embeddings import sinusoidal_embedding
+
+
+def num_groups(channels: int, max_groups: int = 32, min_group_size: int = 4) -> int:
+    """GroupNorm groups for ``channels``: at most 32, each of at least 4 channels.
+
+    The time embedding is added as a per-channel shift before a GroupNorm; in a
+    group of one channel the normalisation subtracts that shift away entirely,
+    so narrow layers must not get one group per channel. At 128 channels and
+    more this is the 32 groups of Ho et al.
+    """
+    groups = max(1, min(max_groups, channels // min_group_size))
+    while channels % groups:
+        groups -= 1
+    return groups
+
+
+class ResBlock(nn.Module):
+    """GroupNorm -> SiLU -> conv, plus the projected time embedding, twice, with a skip."""
+
+    out_channels: int
+    dropout: float = 0.0
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jax.Array, temb: jax.Array, *, train: bool) -> jax.Array:
+        in_channels = x.shape[-1]
+        h = nn.GroupNorm(num_groups=num_groups(in_channels), dtype=self.dtype)(x)
+        h = nn.silu(h)
+        h = nn.Conv(self.out_channels, (3, 3), dtype=self.dtype)(h)
+        h = h + nn.Dense(self.out_channels, dtype=self.dtype)(nn.silu(temb))[:, None, None, :]
+        h = nn.GroupNorm(num_groups=num_groups(self.out_channels), dtype=self.dtype)(h)
+        h = nn.silu(h)
+        h = nn.Dropout(self.dropout, deterministic=not train)(h)
+        h = nn.Conv(self.out_channels, (3, 3), kernel_init=nn.initializers.zeros, dtype=self.dtype)(
+            h
+        )
+        if in_channels != self.out_channels:
+            x = nn.Conv(self.out_channels, (1, 1), dtype=self.dtype)(x)
+        return x + h
+
+
+class AttentionBlock(nn.Module):
+    """Single-head self-attention over the spatial positions, with a residual connection."""
+
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        b, h, w, c = x.shape
+        y = nn.GroupNorm(num_groups=num_groups(c), dtype=self.dtype)(x)
+        qkv = nn.Dense(3 * c, dtype=self.dtype)(y).reshape(b, h * w, 3, c)
+        q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+        logits = jnp.einsum("bqc,bkc->bqk", q, k).astype(jnp.float32) / math.sqrt(c)
+        weights = jax.nn.softmax(logits, axis=-1).astype(self.dtype)
+        y = jnp.einsum("bqk,bkc->bqc", weights, v).reshape(b, h, w, c)
+        y = nn.Dense(c, kernel_init=nn.initializers.zeros, dtype=self.dtype)(y)
+        return x + y
+
+
+class UNet(nn.Module):
+    """Noise-prediction UNet ``(x_t [B, H, W, C], t (B,), labels (B,)?) -> [B, H, W, out]``.
+
+    Attributes:
+        channels: base width.
+        channel_mults: width multiplier per resolution; ``len`` sets the depth.
+        num_res_blocks: residual blocks per resolution on the way down.
+        attention_resolutions: spatial sizes (e.g. ``(16,)``) that get self-attention.
+        dropout: dropout rate inside residual blocks.
+        num_classes: if set, a class embedding is added to the time embedding;
+            label ``num_classes`` is the "no label" class used for unconditional use.
+        out_channels: output channels (defaults to the input's).
+        dtype: compute dtype.
+    """
+
+    channels: int = 64
+    channel_mults: Sequence[int] = (1, 2, 2)
+    num_res_blocks: int = 2
+    attention_resolutions: Sequence[int] = ()
+    dropout: float = 0.0
+    num_classes: int | None = None
+    out_channels: int | None = None
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(
+        self,
+        x: jax.Array,
+        t: jax.Array,
+        labels: jax.Array | None = None,
+        *,
+        train: bool = False,
+    ) -> jax.Array:
+        if x.ndim != 4:
+            raise ValueError(f"x must be NHWC with rank 4, got shape {x.shape}")
+        if t.shape != (x.shape[0],):
+            raise ValueError(f"t must have shape ({x.shape[0]},), got {t.shape}")
+        num_levels = len(self.channel_mults)
+        factor = 2 ** (num_levels - 1)
+        if x.shape[1] % factor or x.shape[2] % factor:
+            raise ValueError(
+                f"image size {x.shape[1:3]} must be divisible by {factor} "
+                f"for {num_levels} resolutions"
+            )
+        out_channels = self.out_channels or x.shape[-1]
+        temb_dim = 4 * self.channels
+        temb = sinusoidal_embedding(t, self.channels)
+        temb = nn.Dense(temb_dim)(temb)
+        temb = nn.Dense(temb_dim)(nn.silu(temb))
+        if self.num_classes is not None:
+            if labels is None:
+                labels = jnp.full((x.shape[0],), self.num_classes, dtype=jnp.int32)
+            temb = temb + nn.Embed(self.num_classes + 1, temb_dim)(labels)
+        temb = temb.astype(self.dtype)
+
+        h = nn.Conv(self.channels, (3, 3), dtype=self.dtype)(x.astype(self.dtype))
+        skips = [h]
+        for level, mult in enumerate(self.channel_mults):
+            for _ in range(self.num_res_blocks):
+                h = ResBlock(self.channels * mult, self.dropout, self.dtype)(h, temb, train=train)
+                if h.shape[1] in self.attention_resolutions:
+                    h = AttentionBlock(self.dtype)(h)
+                skips.append(h)
+            if level != num_levels - 1:
+                h = nn.Conv(h.shape[-1], (3, 3), strides=(2, 2), dtype=self.dtype)(h)
+                skips.append(h)
+
+        h = ResBlock(h.shape[-1], self.dropout, self.dtype)(h, temb, train=train)
+        h = AttentionBlock(self.dtype)(h)
+        h = ResBlock(h.shape[-1], self.dropout, self.dtype)(h, temb, train=train)
+
+        for level, mult in reversed(list(enumerate(self.channel_mults))):
+            for _ in range(self.num_res_blocks + 1):
+                h = jnp.concatenate([h, skips.pop()], axis=-1)
+                h = ResBlock(self.channels * mult, self.dropout, self.dtype)(h, temb, train=train)
+                if h.shape[1] in self.attention_resolutions:
+                    h = AttentionBlock(self.dtype)(h)
+            if level != 0:
+                b, hh, ww, c = h.shape
+                h = jax.image.resize(h, (b, 2 * hh, 2 * ww, c), method="nearest")
+                h = nn.Conv(c, (3, 3), dtype=self.dtype)(h)
+
+        h = nn.silu(nn.GroupNorm(num_groups=num_groups(h.shape[-1]), dtype=self.dtype)(h))
+        h = nn.Conv(out_channels, (3, 3), kernel_init=nn.initializers.zeros, dtype=self.dtype)(h)
+        return h.astype(jnp.float32)

@@ -1,0 +1,319 @@
+"""The one training loop, and the eval and sample modes that share its set-up.
+
+``train(config, workdir)`` resumes from the latest checkpoint in
+``workdir/checkpoints`` if there is one, and otherwise starts fresh. The key of
+step ``n`` is ``fold_in(fold_in(key(seed), 1), n)`` and the data position is
+checkpointed, so a resumed run repeats exactly what an uninterrupted run does
+(bit-identical parameters on CPU). A run leaves behind:
+
+- ``checkpoints/`` (Orbax; the newest ``keep_checkpoints``),
+- ``metrics.jsonl`` and ``tensorboard/`` (``train/*`` every ``log_every`` steps,
+  ``eval/*`` every ``eval_every`` steps and at the end),
+- ``samples/step_<n>.png`` (every ``sample_every`` steps and at the end).
+
+SIGTERM makes the loop save a checkpoint at the current step and return
+normally. More than ``nonfinite_budget`` skipped non-finite steps (checked at
+each log step) stop the run with :class:`NonFiniteError` after the metrics
+are flushed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+from absl import logging
+from tqdm.auto import tqdm
+
+from gensys.data.batches import BatchIterator, eval_batches
+from gensys.data.datasets import ArraySplit, get_spec, load_split
+from gensys.eval.grids import save_grid
+from gensys.train import sharding
+from gensys.train.checkpointing import Checkpointer
+from gensys.train.config import ExperimentConfig
+from gensys.train.engine import Engine, LoopState
+from gensys.train.metric_writers import MetricWriter
+from gensys.train.recipe import Recipe
+
+# Independent streams derived from the one seed.
+_INIT, _TRAIN, _SAMPLE, _EVAL = 0, 1, 2, 3
+
+
+class NonFiniteError(RuntimeError):
+    """Too many training steps produced NaN or infinite values."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    step: int
+    state: LoopState
+    interrupted: bool
+    last_metrics: dict[str, float]
+
+
+@dataclasses.dataclass
+class _Run:
+    """What train, eval and sample all set up the same way."""
+
+    config: ExperimentConfig
+    workdir: Path
+    engine: Engine
+    checkpointer: Checkpointer
+    writer: MetricWriter
+    base_key: jax.Array
+    is_main: bool
+
+    def key(self, stream: int) -> jax.Array:
+        return jax.random.fold_in(self.base_key, stream)
+
+    def data(self, split: str) -> ArraySplit:
+        d = self.config.data
+        return load_split(d.name, split, data_dir=d.dir, cache_dir=d.cache_dir, download=d.download)
+
+    def fresh_state(self) -> LoopState:
+        spec = get_spec(self.config.data.name)
+        example = self.engine.example_batch(spec, self.config.data.batch_size)
+        return self.engine.init(self.key(_INIT), example)
+
+    def evaluate(self, state: LoopState, step: int) -> dict[str, float]:
+        c = self.config
+        sharding.check_batch_size(c.eval.batch_size, self.engine.mesh, "eval.batch_size")
+        batches = eval_batches(
+            self.data(c.eval.split),
+            c.eval.batch_size,
+            representation=self.engine.recipe.representation,
+            process_index=jax.process_index(),
+            process_count=jax.process_count(),
+            max_examples=c.eval.max_examples,
+        )
+        metrics = self.engine.evaluate(state, batches, jax.random.fold_in(self.key(_EVAL), step))
+        self.writer.write(step, metrics)
+        self.writer.flush()
+        logging.info("step %d: %s", step, _format(metrics))
+        return metrics
+
+    def write_samples(self, state: LoopState, step: int, path: Path | None = None) -> Path:
+        # The same key at every step, so grids over training are comparable.
+        images = self.engine.sample(state, self.key(_SAMPLE), self.config.train.num_samples)
+        path = path or self.workdir / "samples" / f"step_{step:07d}.png"
+        if self.is_main:
+            save_grid(images, path)
+            logging.info("wrote samples to %s", path)
+        return path
+
+    def close(self) -> None:
+        self.checkpointer.close()
+        self.writer.close()
+
+
+def _setup(config: ExperimentConfig, workdir: str | Path, recipe: Recipe | None) -> _Run:
+    workdir = Path(workdir).absolute()
+    mesh = sharding.make_mesh()
+    sharding.check_batch_size(config.data.batch_size, mesh, "data.batch_size")
+    if recipe is None:
+        # Families sit above the engine (each builds on gensys.train), hence the late import.
+        from gensys.families import build_recipe
+
+        recipe = build_recipe(config.family, config.model, get_spec(config.data.name))
+    is_main = jax.process_index() == 0
+    return _Run(
+        config=config,
+        workdir=workdir,
+        engine=Engine(recipe, mesh),
+        checkpointer=Checkpointer(
+            workdir / "checkpoints", max_to_keep=config.train.keep_checkpoints
+        ),
+        writer=MetricWriter(workdir, enabled=is_main),
+        base_key=jax.random.key(config.train.seed),
+        is_main=is_main,
+    )
+
+
+def train(
+    config: ExperimentConfig, workdir: str | Path, recipe: Recipe | None = None
+) -> TrainResult:
+    """Trains (or resumes training) up to ``config.train.num_steps`` steps.
+
+    ``recipe`` overrides the family named in the config, to train one's own model.
+    """
+    run = _setup(config, workdir, recipe)
+    try:
+        return _train(run)
+    finally:
+        run.close()
+
+
+def _train(run: _Run) -> TrainResult:
+    c, engine = run.config, run.engine
+    data = run.data(c.data.split)
+    iterator = BatchIterator(
+        data,
+        c.data.batch_size,
+        seed=c.train.seed,
+        representation=engine.recipe.representation,
+        process_index=jax.process_index(),
+        process_count=jax.process_count(),
+    )
+    state = run.fresh_state()
+    step = 0
+    restored = run.checkpointer.restore_latest(state)
+    if restored is not None:
+        step, state, meta = restored
+        iterator.set_state(meta["data"])
+        logging.info("resumed from step %d in %s", step, run.checkpointer.directory)
+    else:
+        logging.info(
+            "training %s on %s/%s (%d examples) for %d steps on %d device(s)",
+            c.family,
+            c.data.name,
+            c.data.split,
+            len(data),
+            c.train.num_steps,
+            engine.mesh.size,
+        )
+
+    def save(at_step: int) -> None:
+        run.checkpointer.save(at_step, state, {"data": iterator.get_state(), "step": at_step})
+
+    train_key = run.key(_TRAIN)
+    pending: list[dict[str, jax.Array]] = []
+    last_metrics: dict[str, float] = {}
+    interrupted = False
+    tick, tick_step = time.perf_counter(), step
+    bar = tqdm(
+        total=c.train.num_steps,
+        initial=step,
+        unit="step",
+        dynamic_ncols=True,
+        disable=not (c.train.progress_bar and run.is_main),
+        mininterval=1.0,
+        desc=c.family,
+    )
+    with bar, _sigterm_flag() as stop:
+        while step < c.train.num_steps:
+            batch = sharding.shard_batch(next(iterator), engine.mesh)
+            state, metrics = engine.train_step(state, batch, jax.random.fold_in(train_key, step))
+            pending.append(metrics)
+            step += 1
+            bar.update(1)
+            last = step == c.train.num_steps
+            if step % c.train.log_every == 0 or last or stop.is_set():
+                now = time.perf_counter()
+                last_metrics = _summarise(pending)
+                last_metrics["train/steps_per_sec"] = (step - tick_step) / max(now - tick, 1e-9)
+                skipped = int(state.nonfinite_skipped)
+                last_metrics["train/nonfinite_skipped"] = skipped
+                pending, tick, tick_step = [], now, step
+                run.writer.write(step, last_metrics)
+                bar.set_postfix(loss=f"{last_metrics.get('train/loss', float('nan')):.4g}")
+                logging.info("step %d: %s", step, _format(last_metrics))
+                if skipped > c.train.nonfinite_budget:
+                    run.writer.flush()
+                    raise NonFiniteError(
+                        f"{skipped} training steps produced non-finite values by step {step} "
+                        f"(budget {c.train.nonfinite_budget}); the state was kept at the last "
+                        f"finite step. Lower the learning rate or check the data."
+                    )
+            if step % c.train.checkpoint_every == 0 or last or stop.is_set():
+                save(step)
+            if c.train.sample_every and step % c.train.sample_every == 0 and not last:
+                run.write_samples(state, step)
+            if c.train.eval_every and step % c.train.eval_every == 0 and not last:
+                run.evaluate(state, step)
+            if stop.is_set():
+                interrupted = True
+                logging.warning("SIGTERM: saved step %d in %s; exiting", step, run.workdir)
+                break
+    run.checkpointer.wait()
+    if not interrupted:
+        if restored is not None and restored[0] >= c.train.num_steps:
+            logging.info("already trained for %d steps; nothing to do", restored[0])
+        else:
+            run.write_samples(state, step)
+            last_metrics.update(run.evaluate(state, step))
+    run.writer.flush()
+    return TrainResult(step=step, state=state, interrupted=interrupted, last_metrics=last_metrics)
+
+
+def evaluate(
+    config: ExperimentConfig, workdir: str | Path, recipe: Recipe | None = None
+) -> dict[str, float]:
+    """Evaluates the latest checkpoint on ``config.eval.split``; appends to ``metrics.jsonl``."""
+    run = _setup(config, workdir, recipe)
+    try:
+        step, state = _restore_or_fail(run)
+        return run.evaluate(state, step)
+    finally:
+        run.close()
+
+
+def sample(
+    config: ExperimentConfig,
+    workdir: str | Path,
+    path: str | Path | None = None,
+    recipe: Recipe | None = None,
+) -> Path:
+    """Writes a grid of ``config.train.num_samples`` samples from the latest checkpoint."""
+    run = _setup(config, workdir, recipe)
+    try:
+        step, state = _restore_or_fail(run)
+        return run.write_samples(
+            state, step, Path(path) if path else run.workdir / "samples" / f"sample_{step:07d}.png"
+        )
+    finally:
+        run.close()
+
+
+def _restore_or_fail(run: _Run) -> tuple[int, LoopState]:
+    restored = run.checkpointer.restore_latest(run.fresh_state())
+    if restored is None:
+        raise FileNotFoundError(
+            f"no checkpoint in {run.checkpointer.directory}; train first (--mode=train)"
+        )
+    return restored[0], restored[1]
+
+
+def _summarise(pending: list[dict[str, jax.Array]]) -> dict[str, float]:
+    """Mean of each metric over the steps since the last log, ignoring non-finite values."""
+    if not pending:
+        return {}
+    host = jax.device_get(pending)
+    out = {}
+    for name in host[0]:
+        values = np.asarray([float(m[name]) for m in host], dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        out[name] = float(finite.mean()) if finite.size else float("nan")
+    return out
+
+
+def _format(metrics: dict[str, Any]) -> str:
+    parts = []
+    for name, value in sorted(metrics.items()):
+        if isinstance(value, float) and not math.isnan(value) and abs(value) < 1e5:
+            parts.append(f"{name}={value:.5g}")
+        else:
+            parts.append(f"{name}={value}")
+    return ", ".join(parts)
+
+
+@contextlib.contextmanager
+def _sigterm_flag():
+    """An event set by SIGTERM while the loop runs (the previous handler is restored after)."""
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, lambda signum, frame: flag.set())
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGTERM, previous)

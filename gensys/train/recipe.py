@@ -1,0 +1,41 @@
+"""The contract between a model family and the one training loop.
+
+A family provides a :class:`Recipe` of pure functions; the loop jits them,
+shards their inputs over the device mesh, and owns everything else (keys,
+data, checkpoints, metrics, samples, guards):
+
+- ``init(key, example_batch) -> state``: parameters, optimizer state(s), EMA.
+- ``train_step(state, batch, key) -> (state, metrics)``: one update (a GAN
+  updates both players here); ``metrics`` maps names such as ``"train/loss"``
+  to scalars. Examples must be weighted by ``batch["mask"]``.
+- ``eval_step(state, batch, key) -> metrics``: per-example values ``(B,)``
+  (e.g. ``"loss"``, ``"nll_nats"``, ``"bpd"``); the loop averages them over the
+  unmasked examples and logs them as ``eval/<name>``.
+- ``sample(state, key, num) -> images``: ``[num, H, W, C]`` in ``[-1, 1]``.
+
+State is any pytree; the loop reads nothing inside it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import jax
+
+Batch = dict[str, jax.Array]
+State = Any
+Metrics = dict[str, jax.Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A family's pure functions (see the module docstring)."""
+
+    name: str
+    init: Callable[[jax.Array, Batch], State]
+    train_step: Callable[[State, Batch, jax.Array], tuple[State, Metrics]]
+    eval_step: Callable[[State, Batch, jax.Array], Metrics]
+    sample: Callable[[State, jax.Array, int], jax.Array]
+    representation: str = "float"  # what the data pipeline feeds: "float" or "levels"

@@ -1,0 +1,64 @@
+"""Process-wide JAX settings: the persistent compilation cache and CPU host devices.
+
+Both must be set before the first computation; call them at the top of a
+program (the experiment entry point and the test suite do).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import jax
+
+
+def default_compilation_cache_dir() -> Path:
+    env = os.environ.get("GENSYS_COMPILATION_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "gensys" / "jax_compilation_cache"
+
+
+def enable_compilation_cache(directory: str | os.PathLike | None = None) -> Path:
+    """Persists compiled programs on disk so a second process skips the 7-13 s compiles."""
+    path = Path(directory) if directory is not None else default_compilation_cache_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return path
+
+
+def cpu_device_count_for(batch_size: int, cores: int | None = None, max_devices: int = 8) -> int:
+    """The most host devices (at most one per core) that divide ``batch_size`` evenly.
+
+    One XLA CPU device keeps only about 1.2 of 2 cores busy; one device per
+    core with the batch sharded over them measured about 1.9x on a UNet step.
+    """
+    cores = cores or os.cpu_count() or 1
+    for n in range(min(cores, max_devices), 0, -1):
+        if batch_size % n == 0:
+            return n
+    return 1
+
+
+def set_cpu_devices(count: int) -> None:
+    """Splits the CPU into ``count`` XLA devices (no effect on GPU/TPU backends)."""
+    jax.config.update("jax_num_cpu_devices", int(count))
+
+
+class _DropLibraryInfo(logging.Filter):
+    """Drops INFO-and-below records that Orbax and TFDS send through absl logging."""
+
+    _NOISY = (f"{os.sep}orbax{os.sep}", f"{os.sep}tensorflow_datasets{os.sep}")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not any(
+            part in record.pathname for part in self._NOISY
+        )
+
+
+def quiet_library_logs() -> None:
+    """Keeps Orbax's and TFDS's per-save INFO lines out of the run's log (warnings still show)."""
+    logger = logging.getLogger("absl")
+    if not any(isinstance(f, _DropLibraryInfo) for f in logger.filters):
+        logger.addFilter(_DropLibraryInfo())

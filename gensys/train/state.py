@@ -1,0 +1,60 @@
+"""The train state most single-network families share, its EMA, and the optimizer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import optax
+
+
+@flax.struct.dataclass
+class TrainState:
+    """``step`` counts applied updates; ``ema_params`` is the Polyak average used to sample."""
+
+    step: jax.Array
+    params: Any
+    opt_state: Any
+    ema_params: Any
+
+
+def ema_decay_at(step: jax.Array, decay: float) -> jax.Array:
+    """Warmed-up EMA decay ``min(decay, (1 + n) / (10 + n))``: early averages leave the init."""
+    n = step.astype(jnp.float32)
+    return jnp.minimum(jnp.float32(decay), (1.0 + n) / (10.0 + n))
+
+
+def ema_update(ema_params: Any, params: Any, decay: jax.Array) -> Any:
+    """``ema <- decay * ema + (1 - decay) * params`` leaf by leaf."""
+    return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema_params, params)
+
+
+def make_optimizer(
+    learning_rate: float,
+    *,
+    warmup_steps: int = 0,
+    grad_clip_norm: float | None = 1.0,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    weight_decay: float = 0.0,
+) -> optax.GradientTransformation:
+    """Adam(W) with a linear warm-up to a constant rate and optional global-norm clipping."""
+    if learning_rate <= 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    lr = (
+        optax.linear_schedule(0.0, learning_rate, warmup_steps)
+        if warmup_steps > 0
+        else learning_rate
+    )
+    parts = []
+    if grad_clip_norm is not None:
+        parts.append(optax.clip_by_global_norm(grad_clip_norm))
+    parts.append(optax.adamw(lr, b1=b1, b2=b2, weight_decay=weight_decay))
+    return optax.chain(*parts)
+
+
+def masked_mean(values: jax.Array, mask: jax.Array) -> jax.Array:
+    """Mean of per-example ``values`` ``(B,)`` over the examples where ``mask`` is 1."""
+    return jnp.sum(values * mask) / jnp.maximum(jnp.sum(mask), 1.0)

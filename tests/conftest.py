@@ -1,0 +1,37 @@
+"""Test-wide JAX set-up: two CPU devices (so sharding is exercised), the persistent
+compilation cache (shared compiled shapes across tests and runs), strict
+promotion-free checks elsewhere, and a private data cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jax
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+jax.config.update("jax_num_cpu_devices", 2)
+
+from gensys.train import runtime  # noqa: E402
+
+runtime.enable_compilation_cache(
+    os.environ.get("GENSYS_TEST_COMPILATION_CACHE", REPO / ".cache" / "jax_tests")
+)
+runtime.quiet_library_logs()
+
+
+@pytest.fixture(scope="session")
+def data_cache(tmp_path_factory) -> Path:
+    """A fresh directory where gensys prepares its TFDS builders for this session."""
+    return tmp_path_factory.mktemp("gensys_data")
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data; tests using it skip cleanly when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path

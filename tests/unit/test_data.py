@@ -1,0 +1,178 @@
+"""Loaders and batches: file readers, TFDS builders, a mocked catalogue set, the iterator."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from gensys.data import batches, datasets, local_files
+from tests.conftest import shared_data
+
+
+def write_amat(path, images, compress):
+    text = "\n".join(" ".join(str(int(v)) for v in im.ravel()) for im in images) + "\n"
+    (gzip.open if compress else open)(path, "wt").write(text)
+
+
+def write_idx(path, array, compress):
+    codes = {np.dtype(np.uint8): 0x08}
+    header = bytes([0, 0, codes[array.dtype], array.ndim]) + struct.pack(
+        f">{array.ndim}I", *array.shape
+    )
+    (gzip.open if compress else open)(path, "wb").write(header + array.tobytes())
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_read_amat(tmp_path, compress):
+    images = np.random.default_rng(0).integers(0, 2, (5, 28, 28), dtype=np.uint8)
+    path = tmp_path / ("x.amat.gz" if compress else "x.amat")
+    write_amat(path, images, compress)
+    got = local_files.read_amat(path)
+    assert got.shape == (5, 28, 28, 1) and got.dtype == np.uint8
+    np.testing.assert_array_equal(got[..., 0], images)
+
+
+def test_read_amat_rejects_other_text(tmp_path):
+    path = tmp_path / "bad.amat"
+    path.write_text("0 1 0.5\n")
+    with pytest.raises(ValueError, match="not a binarized-MNIST .amat file"):
+        local_files.read_amat(path)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_read_idx(tmp_path, compress):
+    images = np.random.default_rng(1).integers(0, 256, (7, 28, 28), dtype=np.uint8)
+    path = tmp_path / ("i.gz" if compress else "i")
+    write_idx(path, images, compress)
+    np.testing.assert_array_equal(local_files.read_idx(path), images)
+
+
+def test_read_idx_rejects_truncated_and_bad_magic(tmp_path):
+    path = tmp_path / "t"
+    write_idx(path, np.zeros((3, 2), np.uint8), False)
+    path.write_bytes(path.read_bytes()[:-1])
+    with pytest.raises(ValueError, match="IDX header says shape"):
+        local_files.read_idx(path)
+    path.write_bytes(b"\x01\x02\x08\x01")
+    with pytest.raises(ValueError, match="bad magic"):
+        local_files.read_idx(path)
+
+
+def test_digits_builder(data_cache):
+    train = datasets.load_split("digits", "train", cache_dir=data_cache)
+    test = datasets.load_split("digits", "test", cache_dir=data_cache)
+    assert len(train) == 1500 and len(test) == 297
+    assert train.images.shape[1:] == (8, 8, 1) and train.images.max() == 16
+    assert set(np.unique(train.labels)) == set(range(10))
+    # The fixed split: no image is in both.
+    train_rows = {im.tobytes() for im in train.images}
+    assert sum(im.tobytes() in train_rows for im in test.images) < 5  # digits has a few duplicates
+    sliced = datasets.load_split("digits", "train[:100]", cache_dir=data_cache)
+    assert len(sliced) == 100
+
+
+def test_binarized_mnist_builder_from_files(tmp_path, data_cache):
+    rng = np.random.default_rng(2)
+    train, valid = (rng.integers(0, 2, (n, 28, 28), dtype=np.uint8) for n in (6, 4))
+    write_amat(tmp_path / "binarized_mnist_train.amat.gz", train, True)
+    write_amat(tmp_path / "binarized_mnist_valid.amat", valid, False)
+    got = datasets.load_split("binarized_mnist", "valid", data_dir=tmp_path, cache_dir=data_cache)
+    assert len(got) == 4 and got.spec.num_levels == 2 and np.all(got.labels == -1)
+    # TFDS stores records in its own order; the set of images is what must match.
+    assert sorted(im.tobytes() for im in got.images[..., 0]) == sorted(im.tobytes() for im in valid)
+    with pytest.raises(ValueError, match="no split 'test'"):
+        datasets.load_split("binarized_mnist", "test", data_dir=tmp_path, cache_dir=data_cache)
+
+
+def test_mnist_idx_builder_from_files(tmp_path, data_cache):
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (9, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, 9).astype(np.uint8)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images, True)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels, True)
+    got = datasets.load_split("mnist_idx", "test", data_dir=tmp_path, cache_dir=data_cache)
+    pairs = sorted(
+        (im.tobytes(), lab) for im, lab in zip(got.images[..., 0], got.labels, strict=True)
+    )
+    assert pairs == sorted((im.tobytes(), int(lab)) for im, lab in zip(images, labels, strict=True))
+
+
+def test_shared_binarized_mnist_valid(data_cache):
+    directory = shared_data("binarized_mnist")
+    got = datasets.load_split("binarized_mnist", "valid", data_dir=directory, cache_dir=data_cache)
+    assert len(got) == 10_000
+    assert got.images.mean() == pytest.approx(0.13113, abs=5e-5)  # ../shared/data/README.md
+
+
+def test_catalogue_dataset_through_mock_data(monkeypatch, tmp_path):
+    monkeypatch.setattr(datasets, "source_reachable", lambda url, timeout=3.0: True)
+    with tfds.testing.mock_data(num_examples=12):
+        got = datasets.load_split("mnist", "train", data_dir=tmp_path, download=True)
+    assert len(got) == 12 and got.images.shape == (12, 28, 28, 1)
+    assert got.labels.min() >= 0 and got.labels.max() < 10
+
+
+def _split(n=10, levels=17):
+    images = (np.arange(n)[:, None, None, None] % levels * np.ones((1, 2, 2, 1))).astype(np.uint8)
+    spec = datasets.DatasetSpec("builtin", "x", (2, 2, 1), levels, 10)
+    return datasets.ArraySplit(images, np.arange(n, dtype=np.int32), spec, "x", "train")
+
+
+def test_batches_scale_pad_and_mask():
+    it = batches.BatchIterator(_split(10), 4, seed=0, shuffle=False)
+    got = [next(it) for _ in range(3)]
+    assert [b["mask"].sum() for b in got] == [4, 4, 2]
+    last = got[2]
+    assert last["image"].shape == (4, 2, 2, 1) and last["image"].dtype == np.float32
+    np.testing.assert_array_equal(last["label"], [8, 9, -1, -1])
+    np.testing.assert_allclose(last["image"][0], 2 * 8 / 16 - 1)
+    assert np.all(last["image"][2:] == 0)
+    assert it.get_state() == {"epoch": 1, "position": 0, "seed": 0}
+    levels = batches.BatchIterator(_split(10), 4, seed=0, representation="levels")
+    assert next(levels)["image"].dtype == np.int32
+
+
+def test_iterator_is_deterministic_and_resumes():
+    def labels(it, k):
+        return [tuple(next(it)["label"]) for _ in range(k)]
+
+    full = labels(batches.BatchIterator(_split(10), 4, seed=7), 8)
+    first = batches.BatchIterator(_split(10), 4, seed=7)
+    head = labels(first, 5)
+    resumed = batches.BatchIterator(_split(10), 4, seed=7)
+    resumed.set_state(first.get_state())
+    assert head + labels(resumed, 3) == full
+    assert full[:3] != full[3:6]  # each epoch has its own order
+    other = labels(batches.BatchIterator(_split(10), 4, seed=8), 3)
+    assert other != full[:3]
+
+
+def test_iterator_shards_per_process():
+    whole = next(batches.BatchIterator(_split(10), 4, seed=1))
+    parts = [
+        next(batches.BatchIterator(_split(10), 4, seed=1, process_index=i, process_count=2))
+        for i in range(2)
+    ]
+    np.testing.assert_array_equal(np.concatenate([p["label"] for p in parts]), whole["label"])
+
+
+def test_iterator_errors():
+    with pytest.raises(ValueError, match="multiple of the process count 2"):
+        batches.BatchIterator(_split(), 3, seed=0, process_count=2)
+    with pytest.raises(ValueError, match="representation must be one of"):
+        batches.BatchIterator(_split(), 4, seed=0, representation="bits")
+    it = batches.BatchIterator(_split(), 4, seed=0)
+    with pytest.raises(ValueError, match="saved with seed 3"):
+        it.set_state({"epoch": 0, "position": 0, "seed": 3})
+
+
+def test_eval_batches_cover_the_split_once():
+    seen = [
+        lab
+        for b in batches.eval_batches(_split(10), 4)
+        for lab, m in zip(b["label"], b["mask"], strict=True)
+        if m
+    ]
+    assert seen == list(range(10))
