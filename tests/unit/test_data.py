@@ -13,7 +13,8 @@ from tests.conftest import shared_data
 
 def write_amat(path, images, compress):
     text = "\n".join(" ".join(str(int(v)) for v in im.ravel()) for im in images) + "\n"
-    (gzip.open if compress else open)(path, "wt").write(text)
+    with (gzip.open if compress else open)(path, "wt") as f:
+        f.write(text)
 
 
 def write_idx(path, array, compress):
@@ -21,7 +22,8 @@ def write_idx(path, array, compress):
     header = bytes([0, 0, codes[array.dtype], array.ndim]) + struct.pack(
         f">{array.ndim}I", *array.shape
     )
-    (gzip.open if compress else open)(path, "wb").write(header + array.tobytes())
+    with (gzip.open if compress else open)(path, "wb") as f:
+        f.write(header + array.tobytes())
 
 
 @pytest.mark.parametrize("compress", [False, True])
