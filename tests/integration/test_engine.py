@@ -55,6 +55,7 @@ def test_step_traced_once_across_epochs_with_short_last_batch(tmp_path, data_cac
     assert [m["step"] for m in metrics if "train/loss" in m] == list(range(1, 8))
     assert any("eval/loss" in m for m in metrics)
     assert (tmp_path / "samples" / "step_0000007.png").exists()
+    assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
 
 
 def test_resume_is_bit_identical_and_data_continues(tmp_path, data_cache):
