@@ -1,0 +1,66 @@
+"""Timestep spacings (../shared/ANCHORS.md) and respaced schedules."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gensys.diffusion import process, samplers, schedules, spacing
+
+ANCHORS = {
+    "leading": [900, 800, 700, 600, 500, 400, 300, 200, 100, 0],
+    "trailing": [999, 899, 799, 699, 599, 499, 399, 299, 199, 99],
+    "linspace": [999, 888, 777, 666, 555, 444, 333, 222, 111, 0],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ANCHORS))
+def test_spacings_match_anchors(kind):
+    got = spacing.timestep_spacing(1000, 10, kind)
+    assert got.dtype == np.int32
+    assert got.tolist() == ANCHORS[kind]
+
+
+@pytest.mark.parametrize("kind", spacing.SPACINGS)
+@pytest.mark.parametrize("n", [1, 7, 50, 1000])
+def test_spacings_are_distinct_descending_and_in_range(kind, n):
+    got = spacing.timestep_spacing(1000, n, kind)
+    assert len(got) == n and np.all(np.diff(got) < 0) and got.min() >= 0 and got.max() < 1000
+
+
+def test_spacing_errors():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        spacing.timestep_spacing(1000, 10, "uniform")
+    with pytest.raises(ValueError, match=r"num_steps must be in \[1, 1000\], got 0"):
+        spacing.timestep_spacing(1000, 0)
+
+
+def test_respace_keeps_alpha_bar_at_the_chosen_steps():
+    full = schedules.linear_schedule(1000)
+    steps = spacing.timestep_spacing(1000, 10, "trailing")
+    short = spacing.respace(full, steps)
+    assert short.num_timesteps == 10
+    np.testing.assert_allclose(
+        short.alpha_bars, np.asarray(full.alpha_bars)[np.sort(steps)], rtol=1e-5
+    )
+    same = spacing.respace(full, np.arange(1000))
+    np.testing.assert_allclose(same.betas, full.betas, rtol=1e-4)
+    with pytest.raises(ValueError, match=r"timesteps must be in \[0, 1000\)"):
+        spacing.respace(full, np.array([5, 1000]))
+    with pytest.raises(ValueError, match="distinct"):
+        spacing.respace(full, np.array([5, 5]))
+
+
+def test_ddpm_on_a_subsequence_calls_the_model_with_original_steps():
+    # The oracle is only right when it sees the original timestep at that step's noise level.
+    full = schedules.linear_schedule(1000)
+    target = jnp.linspace(-0.7, 0.7, 16).reshape(1, 4, 4, 1)
+
+    def oracle(x, t):
+        return process.predict_eps_from_x0(full, x, t, jnp.broadcast_to(target, x.shape))
+
+    steps = spacing.timestep_spacing(1000, 25, "trailing")
+    out = jax.jit(lambda k: samplers.ddpm_sample(k, full, oracle, (2, 4, 4, 1), timesteps=steps))(
+        jax.random.key(0)
+    )
+    np.testing.assert_allclose(out, jnp.broadcast_to(target, out.shape), atol=1e-4)
