@@ -33,5 +33,5 @@ def shared_data(*parts: str) -> Path:
     """A path under ../shared/data; tests using it skip cleanly when it is absent."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared data not available: {path}")
+        pytest.skip(f"../shared/data not available here: {path}")
     return path
