@@ -21,7 +21,7 @@ import numpy as np
 from gensys import checks
 from gensys.diffusion.process import extract, predict_eps_from_x0, predict_x0_from_eps, q_posterior
 from gensys.diffusion.schedules import NoiseSchedule
-from gensys.diffusion.spacing import respace
+from gensys.diffusion.spacing import checked_steps, respace
 
 ModelFn = Callable[[jax.Array, jax.Array], jax.Array]
 
@@ -31,8 +31,11 @@ def per_example_keys(key: jax.Array, num: int) -> jax.Array:
     return jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(num, dtype=jnp.uint32))
 
 
-def _per_example_normal(key: jax.Array, shape: tuple[int, ...], dtype) -> Callable:
+def _per_example_normal(key: jax.Array, shape: Sequence[int], dtype) -> Callable:
     """``step -> [z_0, ..., z_{B-1}]``, each ``N(0, I)`` from ``fold_in(fold_in(key, i), step)``."""
+    shape = tuple(int(s) for s in shape)
+    if len(shape) < 1 or shape[0] < 1:
+        raise ValueError(f"shape must start with a positive batch size, got {shape}")
     keys = per_example_keys(key, shape[0])
 
     def normal(step: jax.Array | int) -> jax.Array:
@@ -111,14 +114,12 @@ def ddpm_sample(
         def model_fn(x_t, i):
             return full_model_fn(x_t, model_t[i])
 
-    shape = tuple(int(s) for s in shape)
-    if len(shape) < 1 or shape[0] < 1:
-        raise ValueError(f"shape must start with a positive batch size, got {shape}")
     per_example_normal = _per_example_normal(key, shape, dtype)
     x_init = per_example_normal(schedule.num_timesteps)
+    batch = x_init.shape[0]
 
     def body(x: jax.Array, t_scalar: jax.Array) -> tuple[jax.Array, None]:
-        t = jnp.full((shape[0],), t_scalar, dtype=jnp.int32)
+        t = jnp.full((batch,), t_scalar, dtype=jnp.int32)
         x = ddpm_step(schedule, model_fn, x, t, per_example_normal(t_scalar), clip_x0=clip_x0)
         return x, None
 
@@ -175,14 +176,40 @@ def ddim_step(
 
 
 def _descending_pairs(timesteps: np.ndarray, num_timesteps: int) -> tuple[jax.Array, jax.Array]:
-    steps = np.sort(np.asarray(timesteps, dtype=np.int64))[::-1]
-    if steps.size == 0 or np.unique(steps).size != steps.size:
-        raise ValueError("timesteps must be a non-empty set of distinct steps")
-    if steps[-1] < 0 or steps[0] >= num_timesteps:
-        raise ValueError(
-            f"timesteps must be in [0, {num_timesteps}), got min {steps[-1]} and max {steps[0]}"
-        )
+    """``(t, t_prev)`` for each step in sampling order; the last ``t_prev`` is -1 (clean data)."""
+    steps = checked_steps(timesteps, num_timesteps)[::-1]
     return jnp.asarray(steps, jnp.int32), jnp.asarray(np.append(steps[1:], -1), jnp.int32)
+
+
+def _ddim_chain(
+    schedule: NoiseSchedule,
+    model_fn: ModelFn,
+    x_start: jax.Array,
+    timesteps: np.ndarray,
+    noise_at: Callable[[jax.Array], jax.Array],
+    eta: float | jax.Array,
+    clip_x0: bool,
+) -> jax.Array:
+    """DDIM steps from ``x_start`` at the largest of ``timesteps`` down to the clean data."""
+    t_seq, t_prev_seq = _descending_pairs(timesteps, schedule.num_timesteps)
+    batch = x_start.shape[0]
+
+    def body(x, pair):
+        t, t_prev = pair
+        x = ddim_step(
+            schedule,
+            model_fn,
+            x,
+            jnp.full((batch,), t),
+            jnp.full((batch,), t_prev),
+            noise_at(t),
+            eta=eta,
+            clip_x0=clip_x0,
+        )
+        return x, None
+
+    x, _ = jax.lax.scan(body, x_start, (t_seq, t_prev_seq))
+    return x
 
 
 def ddim_sample(
@@ -201,30 +228,9 @@ def ddim_sample(
     Starts from ``x_T ~ N(0, I)`` at the largest timestep and ends at the clean
     data after the smallest. Keys are per example, as in :func:`ddpm_sample`.
     """
-    shape = tuple(int(s) for s in shape)
-    if len(shape) < 1 or shape[0] < 1:
-        raise ValueError(f"shape must start with a positive batch size, got {shape}")
-    t_seq, t_prev_seq = _descending_pairs(timesteps, schedule.num_timesteps)
     per_example_normal = _per_example_normal(key, shape, dtype)
-    batch = shape[0]
-
-    def body(x, pair):
-        t, t_prev = pair
-        z = per_example_normal(t)
-        x = ddim_step(
-            schedule,
-            model_fn,
-            x,
-            jnp.full((batch,), t),
-            jnp.full((batch,), t_prev),
-            z,
-            eta=eta,
-            clip_x0=clip_x0,
-        )
-        return x, None
-
-    x, _ = jax.lax.scan(body, per_example_normal(schedule.num_timesteps), (t_seq, t_prev_seq))
-    return x
+    x_init = per_example_normal(schedule.num_timesteps)
+    return _ddim_chain(schedule, model_fn, x_init, timesteps, per_example_normal, eta, clip_x0)
 
 
 def ddim_invert(
@@ -266,23 +272,5 @@ def ddim_decode(
 ) -> jax.Array:
     """The deterministic (eta = 0) DDIM chain from a given ``x_T``; inverts :func:`ddim_invert`."""
     checks.check_floating(x_T, "x_T")
-    t_seq, t_prev_seq = _descending_pairs(timesteps, schedule.num_timesteps)
-    batch = x_T.shape[0]
     zeros = jnp.zeros_like(x_T)
-
-    def body(x, pair):
-        t, t_prev = pair
-        x = ddim_step(
-            schedule,
-            model_fn,
-            x,
-            jnp.full((batch,), t),
-            jnp.full((batch,), t_prev),
-            zeros,
-            eta=0.0,
-            clip_x0=clip_x0,
-        )
-        return x, None
-
-    x, _ = jax.lax.scan(body, x_T, (t_seq, t_prev_seq))
-    return x
+    return _ddim_chain(schedule, model_fn, x_T, timesteps, lambda t: zeros, 0.0, clip_x0)

@@ -45,6 +45,18 @@ def timestep_spacing(num_train_steps: int, num_steps: int, kind: str = "leading"
     return steps.astype(np.int32)
 
 
+def checked_steps(timesteps: np.ndarray, num_timesteps: int) -> np.ndarray:
+    """``timesteps`` sorted ascending (int64); ``ValueError`` unless distinct and in range."""
+    steps = np.sort(np.asarray(timesteps, dtype=np.int64))
+    if steps.size == 0 or np.unique(steps).size != steps.size:
+        raise ValueError("timesteps must be a non-empty set of distinct steps")
+    if steps[0] < 0 or steps[-1] >= num_timesteps:
+        raise ValueError(
+            f"timesteps must be in [0, {num_timesteps}), got min {steps[0]} and max {steps[-1]}"
+        )
+    return steps
+
+
 def respace(schedule: NoiseSchedule, timesteps: np.ndarray) -> NoiseSchedule:
     """The schedule of the chain that visits only ``timesteps`` (any order, distinct).
 
@@ -53,14 +65,7 @@ def respace(schedule: NoiseSchedule, timesteps: np.ndarray) -> NoiseSchedule:
     with that original timestep (see :func:`gensys.diffusion.samplers.ddpm_sample`'s
     ``timesteps`` argument).
     """
-    steps = np.sort(np.asarray(timesteps, dtype=np.int64))
-    if steps.size == 0 or np.unique(steps).size != steps.size:
-        raise ValueError("timesteps must be a non-empty set of distinct steps")
-    if steps[0] < 0 or steps[-1] >= schedule.num_timesteps:
-        raise ValueError(
-            f"timesteps must be in [0, {schedule.num_timesteps}), "
-            f"got min {steps[0]} and max {steps[-1]}"
-        )
+    steps = checked_steps(timesteps, schedule.num_timesteps)
     # The products are taken in float64 (from the stored float32 betas).
     alpha_bars = np.cumprod(1.0 - np.asarray(schedule.betas, dtype=np.float64))[steps]
     previous = np.append(1.0, alpha_bars[:-1])
