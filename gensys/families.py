@@ -7,27 +7,40 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from gensys.data.datasets import DatasetSpec
-from gensys.diffusion.recipe import DDPMConfig, make_ddpm_recipe
+from gensys.diffusion.recipe import DDPMConfig, SamplerConfig, make_ddpm_recipe
 from gensys.train.config import from_mapping
 from gensys.train.recipe import Recipe
 
 
 @dataclasses.dataclass(frozen=True)
 class Family:
-    """A family's typed model config and the factory that turns it into a recipe."""
+    """A family's typed model config, the factory that turns it into a recipe, and the
+    typed ``sampler`` section for families with a choice of samplers."""
 
     config_cls: type
-    make_recipe: Callable[[Any, DatasetSpec], Recipe]
+    make_recipe: Callable[..., Recipe]
+    sampler_cls: type | None = None
 
 
 FAMILIES: dict[str, Family] = {
-    "ddpm": Family(DDPMConfig, make_ddpm_recipe),
+    "ddpm": Family(DDPMConfig, make_ddpm_recipe, SamplerConfig),
 }
 
 
-def build_recipe(family: str, model_config: Mapping[str, Any], spec: DatasetSpec) -> Recipe:
-    """The recipe of ``family`` for data of ``spec``, its model section typed and checked."""
+def build_recipe(
+    family: str,
+    model_config: Mapping[str, Any],
+    spec: DatasetSpec,
+    sampler_config: Mapping[str, Any] | None = None,
+) -> Recipe:
+    """The recipe of ``family`` for data of ``spec``, its model and sampler sections typed."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; known families: {sorted(FAMILIES)}")
     entry = FAMILIES[family]
-    return entry.make_recipe(from_mapping(entry.config_cls, model_config, "config.model"), spec)
+    model = from_mapping(entry.config_cls, model_config, "config.model")
+    if entry.sampler_cls is None:
+        if sampler_config:
+            raise ValueError(f"family {family!r} has no sampler options; drop config.sampler")
+        return entry.make_recipe(model, spec)
+    sampler = from_mapping(entry.sampler_cls, sampler_config, "config.sampler")
+    return entry.make_recipe(model, spec, sampler)

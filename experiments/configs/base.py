@@ -1,6 +1,26 @@
 """Defaults shared by every experiment config; each config imports this and overrides fields."""
 
+import dataclasses
+import typing
+
 import ml_collections
+
+
+def config_dict_of(instance) -> ml_collections.ConfigDict:
+    """A ConfigDict with every field of a typed config dataclass at its default.
+
+    Fields that default to ``None`` become typed placeholders, so they can still be
+    set from the command line (``--config.sampler.num_steps=50``).
+    """
+    hints = typing.get_type_hints(type(instance))
+    values = {}
+    for field in dataclasses.fields(instance):
+        value = getattr(instance, field.name)
+        if value is None:
+            options = [a for a in typing.get_args(hints[field.name]) if a is not type(None)]
+            value = ml_collections.config_dict.placeholder(options[0] if options else object)
+        values[field.name] = value
+    return ml_collections.ConfigDict(values)
 
 
 def get_base_config() -> ml_collections.ConfigDict:
@@ -33,4 +53,16 @@ def get_base_config() -> ml_collections.ConfigDict:
     config.eval.max_examples = ml_collections.config_dict.placeholder(int)
 
     config.model = ml_collections.ConfigDict()
+    config.sampler = ml_collections.ConfigDict()
+    return config
+
+
+def get_diffusion_config() -> ml_collections.ConfigDict:
+    """The base config with every diffusion model and sampler field at its default."""
+    from gensys.diffusion.recipe import DDPMConfig, SamplerConfig
+
+    config = get_base_config()
+    config.family = "ddpm"
+    config.model = config_dict_of(DDPMConfig())
+    config.sampler = config_dict_of(SamplerConfig())
     return config

@@ -1,11 +1,10 @@
 """DDPM on scikit-learn's 8x8 digits: the default gensys experiment (minutes on 2 CPU cores)."""
 
-from experiments.configs.base import get_base_config
+from experiments.configs.base import get_diffusion_config
 
 
 def get_config():
-    config = get_base_config()
-    config.family = "ddpm"
+    config = get_diffusion_config()
     config.data.name = "digits"
     config.data.batch_size = 64
     config.eval.split = "test"
@@ -29,6 +28,11 @@ def get_config():
     m.warmup_steps = 200
     m.grad_clip_norm = 1.0
     m.ema_decay = 0.999
-    m.clip_x0 = True
     m.compute_dtype = "float32"
+
+    # Ancestral sampling on all 1000 steps; any sampler from the command line, e.g.
+    # --config.sampler.name=dpmpp_2m --config.sampler.num_steps=20
+    s = config.sampler
+    s.name = "ddpm"
+    s.threshold = "clip"
     return config

@@ -13,12 +13,11 @@ The model is sized for a GPU. On a 2-core CPU (no GPU) a batch-128 step took
 use ``ddpm_digits.py`` on a CPU.
 """
 
-from experiments.configs.base import get_base_config
+from experiments.configs.base import get_diffusion_config
 
 
 def get_config():
-    config = get_base_config()
-    config.family = "ddpm"
+    config = get_diffusion_config()
     config.data.name = "mnist_idx"
     config.data.dir = "../shared/data/mnist"
     config.data.split = "test[:9000]"
@@ -44,6 +43,11 @@ def get_config():
     m.warmup_steps = 1000
     m.grad_clip_norm = 1.0
     m.ema_decay = 0.9995
-    m.clip_x0 = True
     m.compute_dtype = "float32"
+
+    # Ancestral sampling on all 1000 steps; any sampler from the command line, e.g.
+    # --config.sampler.name=dpmpp_2m --config.sampler.num_steps=20
+    s = config.sampler
+    s.name = "ddpm"
+    s.threshold = "clip"
     return config

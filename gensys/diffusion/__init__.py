@@ -1,6 +1,37 @@
-"""Diffusion models: schedules, the forward process, posteriors, losses and samplers."""
+"""Diffusion models: schedules, the forward process, parameterizations, losses, the
+variational bound, guidance, sampling grids and samplers."""
 
-from gensys.diffusion.losses import eps_prediction_loss, sample_timesteps
+from gensys.diffusion.denoiser import (
+    THRESHOLDS,
+    Denoised,
+    denoise_output,
+    dynamic_threshold,
+    make_denoiser,
+    make_threshold,
+)
+from gensys.diffusion.grid import (
+    SamplingGrid,
+    discrete_grid,
+    karras_grid,
+    karras_sigmas,
+    make_grid,
+)
+from gensys.diffusion.guidance import drop_labels, guided_model_fn
+from gensys.diffusion.likelihood import (
+    discretized_gaussian_log_likelihood,
+    normal_kl,
+    prior_kl,
+    vlb_bits_per_dim,
+    vlb_term,
+)
+from gensys.diffusion.losses import diffusion_loss, eps_prediction_loss, sample_timesteps
+from gensys.diffusion.parameterization import (
+    PARAMETERIZATIONS,
+    WEIGHTINGS,
+    loss_weight,
+    to_x0_and_eps,
+    training_target,
+)
 from gensys.diffusion.process import (
     extract,
     predict_eps_from_x0,
@@ -17,22 +48,57 @@ from gensys.diffusion.samplers import (
     ddim_step,
     ddpm_sample,
     ddpm_step,
+)
+from gensys.diffusion.sampling import (
+    GRIDS,
+    SAMPLERS,
+    make_sampler,
+    make_sampling_grid,
     per_example_keys,
+    sample,
 )
 from gensys.diffusion.schedules import (
+    SCHEDULES,
     NoiseSchedule,
     cosine_betas,
     cosine_schedule,
     linear_betas,
     linear_schedule,
     make_schedule,
+    rescale_zero_terminal_snr,
+    scaled_linear_betas,
     schedule_from_betas,
+    sigmoid_betas,
+)
+from gensys.diffusion.solvers import (
+    DDIM,
+    DDPM,
+    DPMSolverPP,
+    Euler,
+    Heun,
+    SDEDPMSolverPP2M,
+    model_evaluations,
+    step_orders,
 )
 from gensys.diffusion.spacing import SPACINGS, respace, timestep_spacing
 
 __all__ = [
+    "DDIM",
+    "DDPM",
+    "GRIDS",
+    "PARAMETERIZATIONS",
+    "SAMPLERS",
+    "SCHEDULES",
     "SPACINGS",
+    "THRESHOLDS",
+    "WEIGHTINGS",
+    "DPMSolverPP",
+    "Denoised",
+    "Euler",
+    "Heun",
     "NoiseSchedule",
+    "SDEDPMSolverPP2M",
+    "SamplingGrid",
     "cosine_betas",
     "cosine_schedule",
     "ddim_decode",
@@ -41,20 +107,47 @@ __all__ = [
     "ddim_step",
     "ddpm_sample",
     "ddpm_step",
+    "denoise_output",
+    "diffusion_loss",
+    "discrete_grid",
+    "discretized_gaussian_log_likelihood",
+    "drop_labels",
+    "dynamic_threshold",
     "eps_prediction_loss",
     "extract",
+    "guided_model_fn",
+    "karras_grid",
+    "karras_sigmas",
     "linear_betas",
     "linear_schedule",
+    "loss_weight",
+    "make_denoiser",
+    "make_grid",
+    "make_sampler",
+    "make_sampling_grid",
     "make_schedule",
+    "make_threshold",
+    "model_evaluations",
+    "normal_kl",
     "per_example_keys",
     "predict_eps_from_x0",
     "predict_x0_from_eps",
+    "prior_kl",
     "q_mean_variance",
     "q_posterior",
     "q_sample",
     "q_step_sample",
+    "rescale_zero_terminal_snr",
     "respace",
+    "sample",
     "sample_timesteps",
+    "scaled_linear_betas",
     "schedule_from_betas",
+    "sigmoid_betas",
+    "step_orders",
     "timestep_spacing",
+    "to_x0_and_eps",
+    "training_target",
+    "vlb_bits_per_dim",
+    "vlb_term",
 ]

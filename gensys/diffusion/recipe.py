@@ -1,9 +1,11 @@
-"""DDPM as a :class:`~gensys.train.recipe.Recipe`: epsilon prediction, L_simple, ancestral sampling.
+"""Diffusion as a :class:`~gensys.train.recipe.Recipe`: any schedule, parameterization,
+loss weighting, learned variances, classifier-free guidance, and every sampler.
 
-Ho, Jain, Abbeel. Denoising Diffusion Probabilistic Models. NeurIPS 2020:
-train ``eps_theta`` on L_simple with uniform ``t`` (Algorithm 1); sample with
-the ancestral chain and fixed-small variance (Algorithm 2) from the EMA
-parameters (their EMA decay is 0.9999 at full scale).
+The defaults are DDPM (Ho, Jain, Abbeel 2020): linear schedule, epsilon
+prediction, L_simple, fixed-small variance, ancestral sampling on all ``T``
+steps from the EMA parameters. ``eval_step`` reports the per-example L_simple
+(``eval/loss``) and, with ``eval_bpd``, the variational bound in bits per
+dimension of the data's own levels (``eval/bpd``, ``T`` model calls per batch).
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ import jax
 import jax.numpy as jnp
 
 from gensys.data.datasets import DatasetSpec
-from gensys.diffusion.losses import eps_prediction_loss
-from gensys.diffusion.samplers import ddpm_sample
+from gensys.diffusion.denoiser import THRESHOLDS, make_threshold
+from gensys.diffusion.guidance import drop_labels, guided_model_fn
+from gensys.diffusion.likelihood import vlb_bits_per_dim
+from gensys.diffusion.losses import diffusion_loss
+from gensys.diffusion.parameterization import check_parameterization
+from gensys.diffusion.sampling import GRIDS, SAMPLERS, make_sampler, make_sampling_grid, sample
 from gensys.diffusion.schedules import make_schedule
 from gensys.nets.unet import UNet
 from gensys.train.recipe import Recipe
@@ -23,36 +29,96 @@ from gensys.train.state import TrainState, ema_decay_at, ema_update, make_optimi
 
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
+# The grid a sampler uses when ``spacing = "auto"``: the papers' own choices.
+DEFAULT_SPACING = {
+    "ddpm": "leading",
+    "ddim": "leading",
+    "dpmpp_2m": "linspace",
+    "dpmpp_3m": "linspace",
+    "dpmpp_2m_sde": "linspace",
+    "euler": "karras",
+    "heun": "karras",
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class DDPMConfig:
-    """The ``model`` section of a DDPM config."""
+    """The ``model`` section of a diffusion config."""
 
     num_timesteps: int = 1000
-    schedule: str = "linear"
+    schedule: str = "linear"  # linear, cosine, scaled_linear, sigmoid
+    zero_terminal_snr: bool = False
+    parameterization: str = "eps"  # eps, x0, v
+    loss_weighting: str = "simple"  # simple, snr, min_snr
+    min_snr_gamma: float = 5.0
+    learned_variance: bool = False  # hybrid loss of Nichol & Dhariwal
+    hybrid_lambda: float = 0.001
     channels: int = 64
     channel_mults: tuple[int, ...] = (1, 2, 2)
     num_res_blocks: int = 2
     attention_resolutions: tuple[int, ...] = ()
     dropout: float = 0.0
     class_conditional: bool = False
+    label_dropout: float = 0.0  # classifier-free guidance training
     learning_rate: float = 2e-4
     warmup_steps: int = 500
     grad_clip_norm: float = 1.0
     ema_decay: float = 0.9995
-    clip_x0: bool = True
+    eval_bpd: bool = False
     compute_dtype: str = "float32"
 
 
-def make_ddpm_recipe(config: DDPMConfig, spec: DatasetSpec) -> Recipe:
-    """Builds the DDPM recipe for images of ``spec.image_shape``."""
+@dataclasses.dataclass(frozen=True)
+class SamplerConfig:
+    """The ``sampler`` section: how ``--mode=sample`` and the training grids draw samples."""
+
+    name: str = "ddpm"  # ddpm, ddim, dpmpp_2m, dpmpp_3m, dpmpp_2m_sde, euler, heun
+    num_steps: int | None = None  # None: all T training steps (not for karras)
+    spacing: str = "auto"  # leading, trailing, linspace, karras; auto: per sampler
+    eta: float = 0.0  # DDIM only
+    threshold: str = "clip"  # none, clip, dynamic
+    dynamic_percentile: float = 0.995
+    guidance_scale: float = 1.0  # class-conditional models: 1 = plain conditional
+    karras_rho: float = 7.0
+    lower_order_final: bool = True
+
+
+def _check(config: DDPMConfig, sampler: SamplerConfig, spec: DatasetSpec) -> None:
     if config.compute_dtype not in _DTYPES:
         raise ValueError(
             f"compute_dtype must be one of {sorted(_DTYPES)}, got {config.compute_dtype!r}"
         )
+    check_parameterization(config.parameterization)
     if config.class_conditional and spec.num_classes is None:
         raise ValueError("class_conditional=True needs a labelled dataset")
-    schedule = make_schedule(config.schedule, config.num_timesteps)
+    if config.label_dropout and not config.class_conditional:
+        raise ValueError("label_dropout needs class_conditional=True")
+    if config.zero_terminal_snr and config.parameterization == "eps":
+        raise ValueError("zero_terminal_snr needs parameterization 'v' or 'x0' (eps gives no x0)")
+    if sampler.name not in SAMPLERS:
+        raise ValueError(f"sampler.name must be one of {SAMPLERS}, got {sampler.name!r}")
+    if sampler.spacing != "auto" and sampler.spacing not in GRIDS:
+        raise ValueError(
+            f"sampler.spacing must be 'auto' or one of {GRIDS}, got {sampler.spacing!r}"
+        )
+    if sampler.threshold not in THRESHOLDS:
+        raise ValueError(
+            f"sampler.threshold must be one of {THRESHOLDS}, got {sampler.threshold!r}"
+        )
+    if sampler.guidance_scale != 1.0 and not config.class_conditional:
+        raise ValueError("sampler.guidance_scale needs a class_conditional model")
+
+
+def make_ddpm_recipe(
+    config: DDPMConfig, spec: DatasetSpec, sampler: SamplerConfig | None = None
+) -> Recipe:
+    """Builds the diffusion recipe for images of ``spec.image_shape``."""
+    sampler = sampler or SamplerConfig()
+    _check(config, sampler, spec)
+    schedule = make_schedule(
+        config.schedule, config.num_timesteps, zero_terminal_snr=config.zero_terminal_snr
+    )
+    channels = spec.image_shape[-1]
     net = UNet(
         channels=config.channels,
         channel_mults=tuple(config.channel_mults),
@@ -60,12 +126,23 @@ def make_ddpm_recipe(config: DDPMConfig, spec: DatasetSpec) -> Recipe:
         attention_resolutions=tuple(config.attention_resolutions),
         dropout=config.dropout,
         num_classes=spec.num_classes if config.class_conditional else None,
+        out_channels=2 * channels if config.learned_variance else channels,
         dtype=_DTYPES[config.compute_dtype],
     )
+    null_label = spec.num_classes  # the UNet's extra "no label" class
     optimizer = make_optimizer(
         config.learning_rate,
         warmup_steps=config.warmup_steps,
         grad_clip_norm=config.grad_clip_norm,
+    )
+    spacing = DEFAULT_SPACING[sampler.name] if sampler.spacing == "auto" else sampler.spacing
+    solver = make_sampler(
+        sampler.name, eta=sampler.eta, lower_order_final=sampler.lower_order_final
+    )
+    grid = make_sampling_grid(schedule, sampler.num_steps, spacing, rho=sampler.karras_rho)
+    threshold = make_threshold(sampler.threshold, sampler.dynamic_percentile)
+    objective = dict(
+        parameterization=config.parameterization, learned_variance=config.learned_variance
     )
 
     def labels_of(batch):
@@ -83,15 +160,20 @@ def make_ddpm_recipe(config: DDPMConfig, spec: DatasetSpec) -> Recipe:
         )
 
     def train_step(state: TrainState, batch: dict, key: jax.Array):
-        loss_key, dropout_key = jax.random.split(key)
+        loss_key, dropout_key, label_key = jax.random.split(key, 3)
+        labels = labels_of(batch)
+        if labels is not None and config.label_dropout > 0:
+            labels = drop_labels(label_key, labels, null_label, config.label_dropout)
 
         def loss_fn(params):
             def model_fn(x_t, t):
-                return net.apply(
-                    params, x_t, t, labels_of(batch), train=True, rngs={"dropout": dropout_key}
-                )
+                return net.apply(params, x_t, t, labels, train=True, rngs={"dropout": dropout_key})
 
-            per_example = eps_prediction_loss(loss_key, schedule, model_fn, batch["image"])
+            per_example = diffusion_loss(
+                loss_key, schedule, model_fn, batch["image"],
+                weighting=config.loss_weighting, min_snr_gamma=config.min_snr_gamma,
+                hybrid_lambda=config.hybrid_lambda, num_levels=spec.num_levels, **objective,
+            )  # fmt: skip
             return masked_mean(per_example, batch["mask"])
 
         loss, grads = jax.value_and_grad(loss_fn)(state.params)
@@ -108,25 +190,57 @@ def make_ddpm_recipe(config: DDPMConfig, spec: DatasetSpec) -> Recipe:
         def model_fn(x_t, t):
             return net.apply(state.ema_params, x_t, t, labels_of(batch))
 
-        return {"loss": eps_prediction_loss(key, schedule, model_fn, batch["image"])}
+        loss_key, bpd_key = jax.random.split(key)
+        metrics = {
+            "loss": diffusion_loss(
+                loss_key,
+                schedule,
+                model_fn,
+                batch["image"],
+                weighting=config.loss_weighting,
+                min_snr_gamma=config.min_snr_gamma,
+                hybrid_lambda=config.hybrid_lambda,
+                num_levels=spec.num_levels,
+                **objective,
+            )  # fmt: skip
+        }
+        if config.eval_bpd:
+            bound = vlb_bits_per_dim(
+                bpd_key, schedule, model_fn, batch["image"], threshold=threshold,
+                num_levels=spec.num_levels, **objective,
+            )  # fmt: skip
+            metrics.update(bound)
+        return metrics
 
-    def sample(state: TrainState, key: jax.Array, num: int) -> jax.Array:
-        labels = None
+    def sample_fn(state: TrainState, key: jax.Array, num: int) -> jax.Array:
+        def model_fn(x_t, t):
+            return net.apply(state.ema_params, x_t, t)
+
         if config.class_conditional:
             labels = jnp.arange(num, dtype=jnp.int32) % spec.num_classes
 
-        def model_fn(x_t, t):
-            return net.apply(state.ema_params, x_t, t, labels)
+            def labelled(x_t, t, y):
+                return net.apply(state.ema_params, x_t, t, y)
 
-        return ddpm_sample(
-            key, schedule, model_fn, (num, *spec.image_shape), clip_x0=config.clip_x0
-        )
+            if sampler.guidance_scale == 1.0:  # the plain conditional model: one call a step
+
+                def model_fn(x_t, t):
+                    return labelled(x_t, t, labels)
+
+            else:
+                model_fn = guided_model_fn(
+                    labelled, labels, null_label, sampler.guidance_scale, guided_channels=channels
+                )
+        return sample(
+            key, solver, grid, model_fn, (num, *spec.image_shape),
+            threshold=threshold, **objective,
+        )  # fmt: skip
 
     return Recipe(
         name="ddpm",
         init=init,
         train_step=train_step,
         eval_step=eval_step,
-        sample=sample,
+        sample=sample_fn,
         representation="float",
     )

@@ -1,13 +1,15 @@
-"""Ancestral DDPM sampling.
+"""DDPM and DDIM on a discrete schedule, in the papers' own notation, for epsilon models.
 
 ``p_theta(x_{t-1} | x_t) = N(mu_tilde(x_t, x0_hat), beta_tilde_t I)`` with the
 fixed-small variance and ``x0_hat = (x_t - sqrt(1 - a_t) eps_theta) / sqrt(a_t)``
 clipped to the data range (Ho et al. 2020, Algorithm 2, written through the
-posterior as in their released code).
+posterior as in their released code); DDIM steps and deterministic DDIM
+inversion (Song et al. 2021).
 
-Every sampler takes any ``model_fn(x_t, t) -> eps_hat``, so a user's own network
-plugs in. Noise is drawn from per-example keys, so a sample does not depend on
-the batch it was drawn in (nor on how the batch is sharded).
+The single steps here index the schedule by timestep. The whole-chain
+functions are shorthands for :func:`gensys.diffusion.sampling.sample` with the
+:class:`~gensys.diffusion.solvers.DDPM` / :class:`~gensys.diffusion.solvers.DDIM`
+solvers, which also serve every other sampler and parameterization.
 """
 
 from __future__ import annotations
@@ -19,31 +21,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from gensys import checks
+from gensys.diffusion.denoiser import make_threshold
+from gensys.diffusion.grid import discrete_grid
 from gensys.diffusion.process import extract, predict_eps_from_x0, predict_x0_from_eps, q_posterior
+from gensys.diffusion.sampling import sample
 from gensys.diffusion.schedules import NoiseSchedule
-from gensys.diffusion.spacing import checked_steps, respace
+from gensys.diffusion.solvers import DDIM, DDPM
+from gensys.diffusion.spacing import checked_steps
 
 ModelFn = Callable[[jax.Array, jax.Array], jax.Array]
-
-
-def per_example_keys(key: jax.Array, num: int) -> jax.Array:
-    """``[fold_in(key, 0), ..., fold_in(key, num - 1)]``: keys that do not depend on ``num``."""
-    return jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(num, dtype=jnp.uint32))
-
-
-def _per_example_normal(key: jax.Array, shape: Sequence[int], dtype) -> Callable:
-    """``step -> [z_0, ..., z_{B-1}]``, each ``N(0, I)`` from ``fold_in(fold_in(key, i), step)``."""
-    shape = tuple(int(s) for s in shape)
-    if len(shape) < 1 or shape[0] < 1:
-        raise ValueError(f"shape must start with a positive batch size, got {shape}")
-    keys = per_example_keys(key, shape[0])
-
-    def normal(step: jax.Array | int) -> jax.Array:
-        return jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, step), shape[1:], dtype))(
-            keys
-        )
-
-    return normal
 
 
 def ddpm_step(
@@ -89,9 +75,9 @@ def ddpm_sample(
 ) -> jax.Array:
     """Draws samples by running the full reverse chain ``T - 1, ..., 0`` under ``lax.scan``.
 
-    Example ``i`` uses key ``key_i = fold_in(key, i)``: ``x_T`` from
-    ``fold_in(key_i, T)`` and the noise of step ``t`` from ``fold_in(key_i, t)``,
-    so sample ``i`` is the same whatever the batch size or device count.
+    Example ``i`` draws its noise from ``fold_in(key, i)`` (see
+    :func:`gensys.diffusion.sampling.sample`), so it is the same whatever the
+    batch size or device count.
 
     Args:
         key: PRNG key.
@@ -107,25 +93,9 @@ def ddpm_sample(
     Returns:
         Samples of ``shape``, in the model's data range (``[-1, 1]`` when clipped).
     """
-    if timesteps is not None:
-        model_t = jnp.asarray(np.sort(np.asarray(timesteps)), jnp.int32)
-        schedule, full_model_fn = respace(schedule, timesteps), model_fn
-
-        def model_fn(x_t, i):
-            return full_model_fn(x_t, model_t[i])
-
-    per_example_normal = _per_example_normal(key, shape, dtype)
-    x_init = per_example_normal(schedule.num_timesteps)
-    batch = x_init.shape[0]
-
-    def body(x: jax.Array, t_scalar: jax.Array) -> tuple[jax.Array, None]:
-        t = jnp.full((batch,), t_scalar, dtype=jnp.int32)
-        x = ddpm_step(schedule, model_fn, x, t, per_example_normal(t_scalar), clip_x0=clip_x0)
-        return x, None
-
-    timesteps = jnp.arange(schedule.num_timesteps - 1, -1, -1, dtype=jnp.int32)
-    x, _ = jax.lax.scan(body, x_init, timesteps)
-    return x
+    grid = discrete_grid(schedule, timesteps)
+    threshold = make_threshold("clip" if clip_x0 else "none")
+    return sample(key, DDPM(), grid, model_fn, shape, threshold=threshold, dtype=dtype)
 
 
 def _alpha_bar_or_one(schedule: NoiseSchedule, t: jax.Array, ndim: int) -> jax.Array:
@@ -181,37 +151,6 @@ def _descending_pairs(timesteps: np.ndarray, num_timesteps: int) -> tuple[jax.Ar
     return jnp.asarray(steps, jnp.int32), jnp.asarray(np.append(steps[1:], -1), jnp.int32)
 
 
-def _ddim_chain(
-    schedule: NoiseSchedule,
-    model_fn: ModelFn,
-    x_start: jax.Array,
-    timesteps: np.ndarray,
-    noise_at: Callable[[jax.Array], jax.Array],
-    eta: float | jax.Array,
-    clip_x0: bool,
-) -> jax.Array:
-    """DDIM steps from ``x_start`` at the largest of ``timesteps`` down to the clean data."""
-    t_seq, t_prev_seq = _descending_pairs(timesteps, schedule.num_timesteps)
-    batch = x_start.shape[0]
-
-    def body(x, pair):
-        t, t_prev = pair
-        x = ddim_step(
-            schedule,
-            model_fn,
-            x,
-            jnp.full((batch,), t),
-            jnp.full((batch,), t_prev),
-            noise_at(t),
-            eta=eta,
-            clip_x0=clip_x0,
-        )
-        return x, None
-
-    x, _ = jax.lax.scan(body, x_start, (t_seq, t_prev_seq))
-    return x
-
-
 def ddim_sample(
     key: jax.Array,
     schedule: NoiseSchedule,
@@ -228,9 +167,9 @@ def ddim_sample(
     Starts from ``x_T ~ N(0, I)`` at the largest timestep and ends at the clean
     data after the smallest. Keys are per example, as in :func:`ddpm_sample`.
     """
-    per_example_normal = _per_example_normal(key, shape, dtype)
-    x_init = per_example_normal(schedule.num_timesteps)
-    return _ddim_chain(schedule, model_fn, x_init, timesteps, per_example_normal, eta, clip_x0)
+    grid = discrete_grid(schedule, timesteps)
+    threshold = make_threshold("clip" if clip_x0 else "none")
+    return sample(key, DDIM(eta=eta), grid, model_fn, shape, threshold=threshold, dtype=dtype)
 
 
 def ddim_invert(
@@ -272,5 +211,6 @@ def ddim_decode(
 ) -> jax.Array:
     """The deterministic (eta = 0) DDIM chain from a given ``x_T``; inverts :func:`ddim_invert`."""
     checks.check_floating(x_T, "x_T")
-    zeros = jnp.zeros_like(x_T)
-    return _ddim_chain(schedule, model_fn, x_T, timesteps, lambda t: zeros, 0.0, clip_x0)
+    grid = discrete_grid(schedule, timesteps)
+    threshold = make_threshold("clip" if clip_x0 else "none")
+    return sample(None, DDIM(), grid, model_fn, x_T.shape, threshold=threshold, x_init=x_T)

@@ -59,8 +59,12 @@ def schedule_from_betas(betas: np.ndarray) -> NoiseSchedule:
     betas = np.asarray(betas, dtype=np.float64)
     if betas.ndim != 1 or betas.shape[0] < 1:
         raise ValueError(f"betas must be a non-empty vector, got shape {betas.shape}")
-    if not np.all((betas > 0) & (betas < 1)):
-        raise ValueError(f"betas must lie in (0, 1), got min {betas.min()} and max {betas.max()}")
+    # beta = 1 (alpha_bar = 0, zero terminal SNR) is allowed at the last step only.
+    if not (np.all((betas[:-1] > 0) & (betas[:-1] < 1)) and 0 < betas[-1] <= 1):
+        raise ValueError(
+            "betas must lie in (0, 1), the last in (0, 1], "
+            f"got min {betas.min()} and max {betas.max()}"
+        )
     alphas = 1.0 - betas
     alpha_bars = np.cumprod(alphas)
     alpha_bars_prev = np.append(1.0, alpha_bars[:-1])
@@ -69,6 +73,8 @@ def schedule_from_betas(betas: np.ndarray) -> NoiseSchedule:
         clipped = np.append(posterior_variance[1], posterior_variance[1:])
     else:
         clipped = betas.copy()
+    with np.errstate(divide="ignore"):  # 1 / alpha_bar = inf at zero terminal SNR
+        recip = 1.0 / alpha_bars
     coefs = dict(
         betas=betas,
         alphas=alphas,
@@ -76,8 +82,8 @@ def schedule_from_betas(betas: np.ndarray) -> NoiseSchedule:
         alpha_bars_prev=alpha_bars_prev,
         sqrt_alpha_bars=np.sqrt(alpha_bars),
         sqrt_one_minus_alpha_bars=np.sqrt(1.0 - alpha_bars),
-        sqrt_recip_alpha_bars=np.sqrt(1.0 / alpha_bars),
-        sqrt_recipm1_alpha_bars=np.sqrt(1.0 / alpha_bars - 1.0),
+        sqrt_recip_alpha_bars=np.sqrt(recip),
+        sqrt_recipm1_alpha_bars=np.sqrt(recip - 1.0),
         posterior_variance=posterior_variance,
         posterior_log_variance_clipped=np.log(clipped),
         posterior_mean_coef1=betas * np.sqrt(alpha_bars_prev) / (1.0 - alpha_bars),
@@ -119,6 +125,46 @@ def cosine_betas(num_timesteps: int, s: float = 0.008, max_beta: float = 0.999) 
     return np.minimum(betas, max_beta)
 
 
+def scaled_linear_betas(
+    num_timesteps: int, beta_start: float = 0.00085, beta_end: float = 0.012
+) -> np.ndarray:
+    """Betas linear in ``sqrt(beta)`` (latent diffusion / Stable Diffusion), float64, ``(T,)``.
+
+    ``beta_i = (sqrt(b0) + i / (T - 1) (sqrt(b1) - sqrt(b0)))^2``; not rescaled with ``T``.
+    """
+    _check_num_timesteps(num_timesteps)
+    return np.linspace(beta_start**0.5, beta_end**0.5, num_timesteps, dtype=np.float64) ** 2
+
+
+def sigmoid_betas(
+    num_timesteps: int, beta_start: float = 1e-4, beta_end: float = 0.02
+) -> np.ndarray:
+    """Betas on a sigmoid from ``beta_start`` to ``beta_end`` (GeoDiff, Xu et al. 2022).
+
+    ``beta_i = b0 + (b1 - b0) / (1 + exp(-u_i))`` with ``u`` evenly spaced on ``[-6, 6]``.
+    """
+    _check_num_timesteps(num_timesteps)
+    u = np.linspace(-6.0, 6.0, num_timesteps, dtype=np.float64)
+    return beta_start + (beta_end - beta_start) / (1.0 + np.exp(-u))
+
+
+def rescale_zero_terminal_snr(betas: np.ndarray) -> np.ndarray:
+    """Rescales betas so the last step has SNR exactly 0 (Lin et al. 2024, Algorithm 1).
+
+    ``sqrt(alpha_bar)`` is shifted so its last value is 0 and scaled so its first
+    value is unchanged; the betas are recovered from the ratios. The last beta
+    becomes 1: ``x_{T-1}`` is pure noise, as at sampling time. Epsilon prediction
+    cannot recover ``x_0`` there; train with v prediction.
+    """
+    betas = np.asarray(betas, dtype=np.float64)
+    sqrt_ab = np.sqrt(np.cumprod(1.0 - betas))
+    first, last = sqrt_ab[0], sqrt_ab[-1]
+    sqrt_ab = (sqrt_ab - last) * first / (first - last)
+    alpha_bars = sqrt_ab**2
+    alphas = np.append(alpha_bars[0], alpha_bars[1:] / alpha_bars[:-1])
+    return 1.0 - alphas
+
+
 def linear_schedule(
     num_timesteps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02
 ) -> NoiseSchedule:
@@ -133,14 +179,26 @@ def cosine_schedule(
     return schedule_from_betas(cosine_betas(num_timesteps, s, max_beta))
 
 
-SCHEDULES = {"linear": linear_schedule, "cosine": cosine_schedule}
+BETAS = {
+    "linear": linear_betas,
+    "cosine": cosine_betas,
+    "scaled_linear": scaled_linear_betas,
+    "sigmoid": sigmoid_betas,
+}
+SCHEDULES = tuple(BETAS)
 
 
-def make_schedule(name: str, num_timesteps: int) -> NoiseSchedule:
-    """Builds a named schedule (one of :data:`SCHEDULES`)."""
-    if name not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {sorted(SCHEDULES)}, got {name!r}")
-    return SCHEDULES[name](num_timesteps)
+def make_schedule(
+    name: str, num_timesteps: int, *, zero_terminal_snr: bool = False
+) -> NoiseSchedule:
+    """Builds a named schedule (one of :data:`SCHEDULES`) with its default parameters.
+
+    ``zero_terminal_snr`` applies :func:`rescale_zero_terminal_snr` to its betas.
+    """
+    if name not in BETAS:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {name!r}")
+    betas = BETAS[name](num_timesteps)
+    return schedule_from_betas(rescale_zero_terminal_snr(betas) if zero_terminal_snr else betas)
 
 
 def _check_num_timesteps(num_timesteps: int) -> None:

@@ -55,13 +55,14 @@ class EvalConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ExperimentConfig:
-    """A whole run: the family, its model section, data, loop and evaluation."""
+    """A whole run: the family, its model and sampler sections, data, loop and evaluation."""
 
     family: str = "ddpm"
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
     model: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    sampler: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def from_mapping(cls: type[T], values: Mapping[str, Any] | None, where: str = "config") -> T:

@@ -122,7 +122,9 @@ def _setup(config: ExperimentConfig, workdir: str | Path, recipe: Recipe | None)
         # Families sit above the engine (each builds on gensys.train), hence the late import.
         from gensys.families import build_recipe
 
-        recipe = build_recipe(config.family, config.model, get_spec(config.data.name))
+        recipe = build_recipe(
+            config.family, config.model, get_spec(config.data.name), config.sampler
+        )
     is_main = jax.process_index() == 0
     return _Run(
         config=config,

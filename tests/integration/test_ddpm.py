@@ -95,10 +95,17 @@ def test_command_line_train_resume_eval_sample(tmp_path, data_cache):
     run("--config.train.num_steps=2")
     log = run("--config.train.num_steps=3")
     assert "resumed from step 2" in log
-    run("--mode=eval", "--config.train.num_steps=3")
-    run("--mode=sample", "--config.train.num_steps=3")
+    run("--mode=eval", "--config.train.num_steps=3", "--config.model.eval_bpd=True")
+    run(
+        "--mode=sample",
+        "--config.train.num_steps=3",
+        "--config.sampler.name=dpmpp_2m",
+        "--config.sampler.num_steps=4",
+    )
     records = read_metrics(tmp_path)
     assert [r["step"] for r in records if "eval/loss" in r] == [2, 3, 3]
+    bpd = [r for r in records if "eval/bpd" in r]
+    assert len(bpd) == 1 and np.isfinite(bpd[0]["eval/bpd"]) and bpd[0]["eval/bpd"] > 0
     assert (tmp_path / "samples" / "sample_0000003.png").exists()
     assert (
         sorted(p.name for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit())[-1] == "3"

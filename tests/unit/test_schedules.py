@@ -62,7 +62,9 @@ def test_bad_num_timesteps(bad):
 
 def test_bad_betas_and_unknown_schedule():
     with pytest.raises(ValueError, match=r"betas must lie in \(0, 1\)"):
-        schedules.schedule_from_betas(np.array([0.1, 1.0]))
+        schedules.schedule_from_betas(np.array([1.0, 0.1]))  # beta = 1 only as the last
+    with pytest.raises(ValueError, match=r"betas must lie in \(0, 1\)"):
+        schedules.schedule_from_betas(np.array([0.1, 0.0]))
     with pytest.raises(ValueError, match="schedule must be one of"):
         schedules.make_schedule("quadratic", 10)
 
@@ -73,3 +75,27 @@ def test_short_linear_schedules_stay_finite():
         assert s.betas.max() <= np.float32(0.999)
         for name in ("sqrt_recip_alpha_bars", "sqrt_recipm1_alpha_bars", "posterior_mean_coef1"):
             assert np.all(np.isfinite(getattr(s, name))), (steps, name)
+
+
+def test_scaled_linear_and_sigmoid_endpoints():
+    b = schedules.scaled_linear_betas(1000)
+    np.testing.assert_allclose([b[0], b[-1]], [0.00085, 0.012], rtol=1e-12)
+    assert np.all(np.diff(np.sqrt(b)) > 0)
+    np.testing.assert_allclose(np.diff(np.sqrt(b)), np.diff(np.sqrt(b))[0], rtol=1e-9)
+    s = schedules.sigmoid_betas(1000)
+    ends = 1e-4 + (0.02 - 1e-4) / (1 + np.exp([6.0, -6.0]))  # sigmoid(-6), sigmoid(6)
+    np.testing.assert_allclose([s[0], s[-1]], ends, rtol=1e-12)
+    np.testing.assert_allclose(s[::-1] + s, 1e-4 + 0.02, rtol=1e-12)  # symmetric sigmoid
+
+
+@pytest.mark.parametrize("name", schedules.SCHEDULES)
+def test_zero_terminal_snr_rescale(name):
+    betas = schedules.BETAS[name](1000)
+    rescaled = schedules.rescale_zero_terminal_snr(betas)
+    before, after = np.cumprod(1 - betas), np.cumprod(1 - rescaled)
+    assert after[-1] == 0 and rescaled[-1] == 1
+    np.testing.assert_allclose(after[0], before[0], rtol=1e-12)  # first step unchanged
+    assert np.all(np.diff(after) < 0)
+    s = schedules.make_schedule(name, 1000, zero_terminal_snr=True)
+    assert float(s.alpha_bars[-1]) == 0 and np.isinf(s.sqrt_recip_alpha_bars[-1])
+    assert np.all(np.isfinite(s.posterior_mean_coef1)) and np.all(np.isfinite(s.posterior_variance))
