@@ -274,6 +274,19 @@ def sample(
         run.close()
 
 
+def load_latest(
+    config: ExperimentConfig, workdir: str | Path, recipe: Recipe | None = None
+) -> tuple[int, LoopState, Engine]:
+    """The latest checkpoint of ``workdir`` as ``(step, state, engine)``, for one's own
+    evaluation code (benchmarks, notebooks); ``FileNotFoundError`` when there is none."""
+    run = _setup(config, workdir, recipe)
+    try:
+        step, state = _restore_or_fail(run)
+        return step, state, run.engine
+    finally:
+        run.close()
+
+
 def _restore_or_fail(run: _Run) -> tuple[int, LoopState]:
     restored = run.checkpointer.restore_latest(run.fresh_state())
     if restored is None:
