@@ -243,4 +243,5 @@ def make_ddpm_recipe(
         eval_step=eval_step,
         sample=sample_fn,
         representation="float",
+        sample_tag=f"{sampler.name}_{grid.num_steps}steps",
     )

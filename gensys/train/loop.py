@@ -268,10 +268,15 @@ def sample(
     try:
         step, state = _restore_or_fail(run)
         return run.write_samples(
-            state, step, Path(path) if path else run.workdir / "samples" / f"sample_{step:07d}.png"
+            state, step, Path(path) if path else run.workdir / "samples" / _sample_name(run, step)
         )
     finally:
         run.close()
+
+
+def _sample_name(run: _Run, step: int) -> str:
+    tag = run.engine.recipe.sample_tag
+    return f"sample_{step:07d}{'_' + tag if tag else ''}.png"
 
 
 def load_latest(

@@ -39,3 +39,4 @@ class Recipe:
     eval_step: Callable[[State, Batch, jax.Array], Metrics]
     sample: Callable[[State, jax.Array, int], jax.Array]
     representation: str = "float"  # what the data pipeline feeds: "float" or "levels"
+    sample_tag: str = ""  # names how ``sample`` draws (e.g. "dpmpp_2m_20steps") in file names

@@ -106,7 +106,7 @@ def test_command_line_train_resume_eval_sample(tmp_path, data_cache):
     assert [r["step"] for r in records if "eval/loss" in r] == [2, 3, 3]
     bpd = [r for r in records if "eval/bpd" in r]
     assert len(bpd) == 1 and np.isfinite(bpd[0]["eval/bpd"]) and bpd[0]["eval/bpd"] > 0
-    assert (tmp_path / "samples" / "sample_0000003.png").exists()
+    assert (tmp_path / "samples" / "sample_0000003_dpmpp_2m_4steps.png").exists()
     assert (
         sorted(p.name for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit())[-1] == "3"
     )
