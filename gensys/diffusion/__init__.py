@@ -18,8 +18,6 @@ from gensys.diffusion.grid import (
 )
 from gensys.diffusion.guidance import drop_labels, guided_model_fn
 from gensys.diffusion.likelihood import (
-    discretized_gaussian_log_likelihood,
-    normal_kl,
     prior_kl,
     vlb_bits_per_dim,
     vlb_term,
@@ -81,6 +79,7 @@ from gensys.diffusion.solvers import (
     step_orders,
 )
 from gensys.diffusion.spacing import SPACINGS, respace, timestep_spacing
+from gensys.distributions import discretized_gaussian_log_likelihood, normal_kl
 
 __all__ = [
     "DDIM",

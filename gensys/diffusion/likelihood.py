@@ -21,47 +21,13 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import log_ndtr, ndtr
 
 from gensys import checks
 from gensys.diffusion.denoiser import ModelFn, denoise_output
 from gensys.diffusion.process import extract, q_posterior, q_sample
 from gensys.diffusion.sampling import per_example_normal
 from gensys.diffusion.schedules import NoiseSchedule
-
-
-def normal_kl(mean1, log_var1, mean2, log_var2) -> jax.Array:
-    """Elementwise ``KL(N(mean1, e^{log_var1}) || N(mean2, e^{log_var2}))`` in nats."""
-    return 0.5 * (
-        log_var2 - log_var1 + jnp.exp(log_var1 - log_var2)
-        + jnp.square(mean1 - mean2) * jnp.exp(-log_var2) - 1.0
-    )  # fmt: skip
-
-
-def discretized_gaussian_log_likelihood(
-    x: jax.Array, mean: jax.Array, log_scale: jax.Array, num_levels: int = 256
-) -> jax.Array:
-    """Elementwise ``log P(bin of x)`` under ``N(mean, e^{2 log_scale})`` (Ho et al. 2020, eq. 13).
-
-    ``x`` lies on ``num_levels`` evenly spaced values in ``[-1, 1]``; each bin has
-    half-width ``1 / (num_levels - 1)`` and the two end bins reach to ``-inf`` and
-    ``+inf``. The probability of a bin is computed on the side of the mean where
-    the normal CDF is small, so bins far in the tail keep their precision.
-    """
-    if num_levels < 2:
-        raise ValueError(f"num_levels must be >= 2, got {num_levels}")
-    checks.check_same_shape(mean, x, "mean", "x")
-    half = 1.0 / (num_levels - 1)
-    inv_scale = jnp.exp(-log_scale)
-    upper = (x - mean + half) * inv_scale
-    lower = (x - mean - half) * inv_scale
-    # P = Phi(upper) - Phi(lower) = Phi(-lower) - Phi(-upper); take the smaller CDFs.
-    right = lower > 0
-    mid = jnp.where(right, ndtr(-lower) - ndtr(-upper), ndtr(upper) - ndtr(lower))
-    log_mid = jnp.log(jnp.maximum(mid, 1e-30))
-    return jnp.where(
-        x < -1.0 + half, log_ndtr(upper), jnp.where(x > 1.0 - half, log_ndtr(-lower), log_mid)
-    )
+from gensys.distributions import discretized_gaussian_log_likelihood, normal_kl
 
 
 def model_log_variance(
