@@ -23,6 +23,22 @@ from jax.scipy.special import log_ndtr, ndtr
 from gensys import checks
 
 
+def _standardized_bin_edges(x, mean, log_scale, num_levels: int):
+    """``((x - mean + h) / s, (x - mean - h) / s)`` with bin half-width ``h = 1 / (L - 1)``."""
+    if num_levels < 2:
+        raise ValueError(f"num_levels must be >= 2, got {num_levels}")
+    checks.check_same_shape(mean, x, "mean", "x")
+    half = 1.0 / (num_levels - 1)
+    inv_scale = jnp.exp(-log_scale)
+    return (x - mean + half) * inv_scale, (x - mean - half) * inv_scale
+
+
+def _by_bin(x, num_levels: int, lowest, highest, middle):
+    """The end bins reach to -inf and +inf: pick each element's formula by its bin."""
+    half = 1.0 / (num_levels - 1)
+    return jnp.where(x < -1.0 + half, lowest, jnp.where(x > 1.0 - half, highest, middle))
+
+
 def normal_log_prob(x, mean, log_var) -> jax.Array:
     """Elementwise ``log N(x; mean, e^{log_var})`` in nats."""
     return -0.5 * (math.log(2 * math.pi) + log_var + jnp.square(x - mean) * jnp.exp(-log_var))
@@ -47,21 +63,11 @@ def discretized_logistic_log_likelihood(
     identity ``sigmoid(a) - sigmoid(b) = sigmoid(a) sigmoid(-b) (1 - e^{b - a})``
     in logs, which stays accurate far in the tails.
     """
-    if num_levels < 2:
-        raise ValueError(f"num_levels must be >= 2, got {num_levels}")
-    checks.check_same_shape(mean, x, "mean", "x")
-    half = 1.0 / (num_levels - 1)
-    inv_scale = jnp.exp(-log_scale)
-    upper = (x - mean + half) * inv_scale
-    lower = (x - mean - half) * inv_scale
+    upper, lower = _standardized_bin_edges(x, mean, log_scale, num_levels)
     log_mid = (
         jax.nn.log_sigmoid(upper) + jax.nn.log_sigmoid(-lower) + jnp.log(-jnp.expm1(lower - upper))
     )
-    return jnp.where(
-        x < -1.0 + half,
-        jax.nn.log_sigmoid(upper),
-        jnp.where(x > 1.0 - half, jax.nn.log_sigmoid(-lower), log_mid),
-    )
+    return _by_bin(x, num_levels, jax.nn.log_sigmoid(upper), jax.nn.log_sigmoid(-lower), log_mid)
 
 
 def normal_kl(mean1, log_var1, mean2, log_var2) -> jax.Array:
@@ -82,17 +88,8 @@ def discretized_gaussian_log_likelihood(
     ``+inf``. The probability of a bin is computed on the side of the mean where
     the normal CDF is small, so bins far in the tail keep their precision.
     """
-    if num_levels < 2:
-        raise ValueError(f"num_levels must be >= 2, got {num_levels}")
-    checks.check_same_shape(mean, x, "mean", "x")
-    half = 1.0 / (num_levels - 1)
-    inv_scale = jnp.exp(-log_scale)
-    upper = (x - mean + half) * inv_scale
-    lower = (x - mean - half) * inv_scale
+    upper, lower = _standardized_bin_edges(x, mean, log_scale, num_levels)
     # P = Phi(upper) - Phi(lower) = Phi(-lower) - Phi(-upper); take the smaller CDFs.
-    right = lower > 0
-    mid = jnp.where(right, ndtr(-lower) - ndtr(-upper), ndtr(upper) - ndtr(lower))
+    mid = jnp.where(lower > 0, ndtr(-lower) - ndtr(-upper), ndtr(upper) - ndtr(lower))
     log_mid = jnp.log(jnp.maximum(mid, 1e-30))
-    return jnp.where(
-        x < -1.0 + half, log_ndtr(upper), jnp.where(x > 1.0 - half, log_ndtr(-lower), log_mid)
-    )
+    return _by_bin(x, num_levels, log_ndtr(upper), log_ndtr(-lower), log_mid)
