@@ -10,6 +10,7 @@ from gensys.data.datasets import DatasetSpec
 from gensys.diffusion.recipe import DDPMConfig, SamplerConfig, make_ddpm_recipe
 from gensys.train.config import from_mapping
 from gensys.train.recipe import Recipe
+from gensys.vae.recipe import VAEConfig, make_vae_recipe
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Family:
 
 FAMILIES: dict[str, Family] = {
     "ddpm": Family(DDPMConfig, make_ddpm_recipe, SamplerConfig),
+    "vae": Family(VAEConfig, make_vae_recipe),  # VAE, conditional VAE and autoencoder
 }
 
 

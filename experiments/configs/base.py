@@ -66,3 +66,13 @@ def get_diffusion_config() -> ml_collections.ConfigDict:
     config.model = config_dict_of(DDPMConfig())
     config.sampler = config_dict_of(SamplerConfig())
     return config
+
+
+def get_vae_config() -> ml_collections.ConfigDict:
+    """The base config with every VAE / autoencoder model field at its default."""
+    from gensys.vae.recipe import VAEConfig
+
+    config = get_base_config()
+    config.family = "vae"
+    config.model = config_dict_of(VAEConfig())
+    return config
