@@ -1,4 +1,4 @@
-"""Image grids as PNG files, for looking at samples."""
+"""Image grids (and scatter pictures of 2-D points) as PNG files, for looking at samples."""
 
 from __future__ import annotations
 
@@ -48,4 +48,32 @@ def save_grid(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
+    return path
+
+
+def save_points(
+    points: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    extent: float = 5.0,
+    size: int = 320,
+) -> Path:
+    """Saves 2-D samples (``[N, 2]``, or ``[N, 1, 1, 2]`` as the toy datasets hold them) as a
+    density picture over ``[-extent, extent]^2``: a 2-D histogram, darker where more points
+    fell (log scale), with the axes drawn through the origin. Points outside are dropped.
+    """
+    points = np.asarray(points, np.float64).reshape(-1, 2)
+    counts, _, _ = np.histogram2d(
+        -points[:, 1], points[:, 0], bins=size, range=[[-extent, extent], [-extent, extent]]
+    )  # rows run top to bottom, so y is negated
+    shade = np.log1p(counts) / max(np.log1p(counts.max()), 1e-9)
+    image = np.full((size, size, 3), 255, np.uint8)
+    image[size // 2, :] = image[:, size // 2] = 200  # axes
+    ink = np.array([20, 40, 140], np.float64)
+    mask = counts > 0
+    alpha = (0.25 + 0.75 * shade[mask])[:, None]
+    image[mask] = np.round(alpha * ink + (1 - alpha) * 255).astype(np.uint8)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(path)
     return path

@@ -1,9 +1,10 @@
-"""Timestep embeddings."""
+"""Embeddings: sinusoidal timesteps, and the projection discriminator's label term."""
 
 from __future__ import annotations
 
 import math
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
@@ -31,3 +32,16 @@ def sinusoidal_embedding(t: jax.Array, dim: int, max_period: float = 10_000.0) -
     freqs = jnp.exp(-math.log(max_period) * jnp.arange(half, dtype=jnp.float32) / half)
     args = t.astype(jnp.float32)[:, None] * freqs[None, :]
     return jnp.concatenate([jnp.sin(args), jnp.cos(args)], axis=-1)
+
+
+class LabelProjection(nn.Module):
+    """The projection discriminator's class term ``<embed(y), phi(x)>``, ``(B,)``
+    (Miyato & Koyama 2018): features ``[B, F]``, integer labels ``(B,)``."""
+
+    num_classes: int
+
+    @nn.compact
+    def __call__(self, features: jax.Array, labels: jax.Array) -> jax.Array:
+        init = nn.initializers.normal(0.02)
+        embedded = nn.Embed(self.num_classes, features.shape[-1], embedding_init=init)(labels)
+        return jnp.sum(embedded * features, axis=-1)

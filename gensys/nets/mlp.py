@@ -1,4 +1,4 @@
-"""Fully connected networks: the encoder and decoder of the MLP VAE and autoencoder."""
+"""Fully connected networks: the MLP VAE's encoder and decoder, the MLP GAN's two players."""
 
 from __future__ import annotations
 
@@ -8,6 +8,15 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from gensys.nets.embeddings import LabelProjection
+
+ACTIVATIONS = {
+    "tanh": jnp.tanh,
+    "relu": nn.relu,
+    "silu": nn.silu,
+    "leaky_relu": lambda x: nn.leaky_relu(x, 0.2),
+}
 
 
 class MLP(nn.Module):
@@ -26,7 +35,7 @@ class MLP(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        act = {"tanh": jnp.tanh, "relu": nn.relu, "silu": nn.silu}[self.activation]
+        act = ACTIVATIONS[self.activation]
         h = x.reshape(x.shape[0], -1).astype(jnp.float32)
         for width in self.hidden:
             h = act(nn.Dense(width)(h))
@@ -70,3 +79,54 @@ class Decoder(nn.Module):
         size = math.prod(self.image_shape)
         out = MLP(self.hidden, size * self.out_per_pixel, self.activation)(h)
         return out.reshape(*lead, *self.image_shape[:-1], self.image_shape[-1] * self.out_per_pixel)
+
+
+class MLPGenerator(nn.Module):
+    """The MLP GAN's generator (Goodfellow et al. 2014): ``z [B, D]`` (+ labels ``(B,)``,
+    one-hot and concatenated as in Mirza & Osindero 2014) -> ``[B, *image_shape]``.
+
+    ``output="tanh"`` for images in ``[-1, 1]``; ``"none"`` for unbounded data (the
+    2-D toy densities). ``train`` is accepted for the GAN recipe and unused.
+    """
+
+    hidden: Sequence[int]
+    image_shape: tuple[int, int, int]
+    output: str = "tanh"
+    num_classes: int | None = None
+    activation: str = "leaky_relu"
+
+    @nn.compact
+    def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
+        h = z.astype(jnp.float32)
+        if self.num_classes is not None:
+            h = jnp.concatenate([h, jax.nn.one_hot(labels, self.num_classes)], axis=-1)
+        h = MLP(self.hidden, math.prod(self.image_shape), self.activation)(h)
+        h = jnp.tanh(h) if self.output == "tanh" else h
+        return h.reshape(-1, *self.image_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """The MLP GAN's discriminator: ``x [B, ...]`` (+ labels) -> logits ``(B,)``.
+
+    Labels enter as a concatenated one-hot (``conditioning="concat"``) or through the
+    projection term on the last hidden layer (``"projection"``, Miyato & Koyama 2018).
+    """
+
+    hidden: Sequence[int]
+    num_classes: int | None = None
+    conditioning: str = "projection"
+    activation: str = "leaky_relu"
+
+    @nn.compact
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
+        act = ACTIVATIONS[self.activation]
+        h = x.reshape(x.shape[0], -1).astype(jnp.float32)
+        conditional = self.num_classes is not None
+        if conditional and self.conditioning == "concat":
+            h = jnp.concatenate([h, jax.nn.one_hot(labels, self.num_classes)], axis=-1)
+        for width in self.hidden:
+            h = act(nn.Dense(width)(h))
+        out = nn.Dense(1)(h)[:, 0]
+        if conditional and self.conditioning == "projection":
+            out = out + LabelProjection(self.num_classes)(h, labels)
+        return out

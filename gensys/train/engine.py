@@ -91,6 +91,11 @@ class Engine:
         # Samples split over the devices when their number allows it.
         self._sample_sharded = jax.jit(recipe.sample, static_argnums=2, out_shardings=data)
         self._sample_replicated = jax.jit(recipe.sample, static_argnums=2, out_shardings=repl)
+        self._figures = (
+            None
+            if recipe.figures is None
+            else jax.jit(recipe.figures, in_shardings=repl, out_shardings=repl)
+        )
 
     def example_batch(self, spec: DatasetSpec, batch_size: int) -> dict[str, jax.Array]:
         """An all-zero global batch of the shapes the pipeline produces."""
@@ -128,9 +133,23 @@ class Engine:
                 sums[name] = sums.get(name, 0.0) + float(np.sum(values * mask))
         if count == 0:
             raise ValueError("evaluation saw no examples")
-        return {f"eval/{name}": total / count for name, total in sums.items()}
+        means = {name: total / count for name, total in sums.items()}
+        if self.recipe.finalize_eval is not None:
+            means = self.recipe.finalize_eval(means)
+        return {f"eval/{name}": value for name, value in means.items()}
 
     def sample(self, state: LoopState, key: jax.Array, num: int) -> np.ndarray:
         """``num`` samples ``[num, H, W, C]`` in ``[-1, 1]`` as a host array."""
         fn = self._sample_sharded if num % self.mesh.size == 0 else self._sample_replicated
         return to_host(fn(state.model, key, num))
+
+    def figures(
+        self, state: LoopState, batch: dict[str, np.ndarray], key: jax.Array
+    ) -> dict[str, np.ndarray]:
+        """The recipe's named pictures ``[rows, columns, H, W, C]`` from a small batch that
+        every process holds whole (``{}`` when the recipe makes none)."""
+        if self._figures is None:
+            return {}
+        batch = jax.device_put(batch, sharding.replicated(self.mesh))
+        out = self._figures(state.model, batch, key)
+        return {name: to_host(images) for name, images in out.items()}

@@ -9,7 +9,9 @@ checkpointed, so a resumed run repeats exactly what an uninterrupted run does
 - ``checkpoints/`` (Orbax; the newest ``keep_checkpoints``),
 - ``metrics.jsonl`` and ``tensorboard/`` (``train/*`` every ``log_every`` steps,
   ``eval/*`` every ``eval_every`` steps and at the end),
-- ``samples/step_<n>.png`` (every ``sample_every`` steps and at the end).
+- ``samples/step_<n>.png`` (every ``sample_every`` steps and at the end), and
+  at the end the recipe's figures (``samples/<name>_<n>.png``, e.g. a VAE's
+  reconstructions and interpolations of the first eval examples).
 
 SIGTERM makes the loop save a checkpoint at the current step and return
 normally. More than ``nonfinite_budget`` skipped non-finite steps (checked at
@@ -33,9 +35,9 @@ import numpy as np
 from absl import logging
 from tqdm.auto import tqdm
 
-from gensys.data.batches import BatchIterator, eval_batches
-from gensys.data.datasets import ArraySplit, get_spec, load_split
-from gensys.eval.grids import save_grid
+from gensys.data.batches import BatchIterator, eval_batches, make_batch
+from gensys.data.datasets import ArraySplit, DatasetNotAvailableError, get_spec, load_split
+from gensys.eval.grids import save_grid, save_points
 from gensys.train import sharding
 from gensys.train.checkpointing import Checkpointer
 from gensys.train.config import ExperimentConfig
@@ -44,7 +46,9 @@ from gensys.train.metric_writers import MetricWriter
 from gensys.train.recipe import Recipe
 
 # Independent streams derived from the one seed.
-_INIT, _TRAIN, _SAMPLE, _EVAL = 0, 1, 2, 3
+_INIT, _TRAIN, _SAMPLE, _EVAL, _FIGURES = 0, 1, 2, 3, 4
+# Eval examples the figures are made from (8 interpolation pairs).
+FIGURE_EXAMPLES = 16
 
 
 class NonFiniteError(RuntimeError):
@@ -86,13 +90,25 @@ class _Run:
     def evaluate(self, state: LoopState, step: int) -> dict[str, float]:
         c = self.config
         sharding.check_batch_size(c.eval.batch_size, self.engine.mesh, "eval.batch_size")
+        data = self.data(c.eval.split)
         batches = eval_batches(
-            self.data(c.eval.split),
+            data,
             c.eval.batch_size,
             representation=self.engine.recipe.representation,
             process_index=jax.process_index(),
             process_count=jax.process_count(),
             max_examples=c.eval.max_examples,
+        )
+        examples = len(data) if c.eval.max_examples is None else min(len(data), c.eval.max_examples)
+        batches = tqdm(
+            batches,
+            total=math.ceil(examples / c.eval.batch_size),
+            unit="batch",
+            dynamic_ncols=True,
+            disable=not (c.train.progress_bar and self.is_main),
+            mininterval=1.0,
+            desc=f"eval {c.eval.split}",
+            leave=False,
         )
         metrics = self.engine.evaluate(state, batches, jax.random.fold_in(self.key(_EVAL), step))
         self.writer.write(step, metrics)
@@ -105,9 +121,34 @@ class _Run:
         images = self.engine.sample(state, self.key(_SAMPLE), self.config.train.num_samples)
         path = path or self.workdir / "samples" / f"step_{step:07d}.png"
         if self.is_main:
-            save_grid(images, path)
+            if images.shape[1:] == (1, 1, 2):  # 2-D points (the toy densities)
+                save_points(images, path)
+            else:
+                save_grid(images, path)
             logging.info("wrote samples to %s", path)
         return path
+
+    def write_figures(self, state: LoopState, step: int) -> list[Path]:
+        """The recipe's figures from the first ``FIGURE_EXAMPLES`` examples of the eval split."""
+        if self.engine.recipe.figures is None:
+            return []
+        try:
+            data = self.data(self.config.eval.split)
+        except DatasetNotAvailableError as error:
+            logging.warning("no figures: %s", error)
+            return []
+        # Every process builds the same whole batch (the figures are replicated).
+        indices = np.arange(min(len(data), FIGURE_EXAMPLES))
+        batch = make_batch(data, indices, FIGURE_EXAMPLES, self.engine.recipe.representation)
+        figures = self.engine.figures(state, batch, self.key(_FIGURES))
+        paths = []
+        for name, images in figures.items():
+            path = self.workdir / "samples" / f"{name}_{step:07d}.png"
+            if self.is_main:
+                save_grid(images.reshape(-1, *images.shape[2:]), path, columns=images.shape[1])
+                logging.info("wrote %s to %s", name, path)
+            paths.append(path)
+        return paths
 
     def close(self) -> None:
         self.checkpointer.close()
@@ -215,6 +256,10 @@ def _train(run: _Run) -> TrainResult:
                 last_metrics["train/nonfinite_skipped"] = skipped
                 pending, tick, tick_step = [], now, step
                 run.writer.write(step, last_metrics)
+                if engine.recipe.monitor is not None:
+                    message = engine.recipe.monitor(last_metrics)
+                    if message:
+                        logging.warning("step %d: %s", step, message)
                 bar.set_postfix(loss=f"{last_metrics.get('train/loss', float('nan')):.4g}")
                 logging.info("step %d: %s", step, _format(last_metrics))
                 if skipped > c.train.nonfinite_budget:
@@ -240,6 +285,7 @@ def _train(run: _Run) -> TrainResult:
             logging.info("already trained for %d steps; nothing to do", restored[0])
         else:
             run.write_samples(state, step)
+            run.write_figures(state, step)
             last_metrics.update(run.evaluate(state, step))
     run.writer.flush()
     return TrainResult(step=step, state=state, interrupted=interrupted, last_metrics=last_metrics)
@@ -263,13 +309,16 @@ def sample(
     path: str | Path | None = None,
     recipe: Recipe | None = None,
 ) -> Path:
-    """Writes a grid of ``config.train.num_samples`` samples from the latest checkpoint."""
+    """Writes a grid of ``config.train.num_samples`` samples from the latest checkpoint (and
+    the recipe's figures, if it makes any); returns the path of the sample grid."""
     run = _setup(config, workdir, recipe)
     try:
         step, state = _restore_or_fail(run)
-        return run.write_samples(
+        written = run.write_samples(
             state, step, Path(path) if path else run.workdir / "samples" / _sample_name(run, step)
         )
+        run.write_figures(state, step)
+        return written
     finally:
         run.close()
 

@@ -12,6 +12,15 @@ data, checkpoints, metrics, samples, guards):
   (e.g. ``"loss"``, ``"nll_nats"``, ``"bpd"``); the loop averages them over the
   unmasked examples and logs them as ``eval/<name>``.
 - ``sample(state, key, num) -> images``: ``[num, H, W, C]`` in ``[-1, 1]``.
+- ``figures(state, batch, key) -> {name: images}`` (optional): pictures made
+  from a few eval examples (reconstructions, interpolations, latent maps), each
+  ``[rows, columns, H, W, C]`` in ``[-1, 1]``; the loop writes them beside the
+  samples as ``<name>_<step>.png``.
+- ``finalize_eval(means) -> means`` (optional): adds metrics that are functions of
+  the averages (e.g. the number of modes whose sample fraction passes a bar).
+- ``monitor(train_metrics) -> message | None`` (optional, host side, may keep
+  state): called with the averaged ``train/*`` metrics at every log step; a
+  message is logged as a warning (e.g. "the discriminator has won for ...").
 
 State is any pytree; the loop reads nothing inside it.
 """
@@ -39,4 +48,7 @@ class Recipe:
     eval_step: Callable[[State, Batch, jax.Array], Metrics]
     sample: Callable[[State, jax.Array, int], jax.Array]
     representation: str = "float"  # what the data pipeline feeds: "float" or "levels"
+    figures: Callable[[State, Batch, jax.Array], dict[str, jax.Array]] | None = None
+    finalize_eval: Callable[[dict[str, float]], dict[str, float]] | None = None
+    monitor: Callable[[dict[str, float]], str | None] | None = None
     sample_tag: str = ""  # names how ``sample`` draws (e.g. "dpmpp_2m_20steps") in file names

@@ -7,6 +7,9 @@
   variance). Trains on ``-ELBO`` with ``beta`` on the KL (Higgins et al. 2017)
   and a linear KL warm-up (Bowman et al. 2016; Sonderby et al. 2016).
 - Conditional VAE (Sohn et al. 2015): the one-hot label enters encoder and decoder.
+- Networks: ``network="mlp"`` (fully connected, as in the papers above) or
+  ``"conv"`` (stride-2 convolutions with ``channels`` per stage, then the
+  ``hidden`` MLP; :mod:`gensys.nets.conv`).
 - Autoencoder (``autoencoder=True``): ``z`` is the encoder mean, the loss the
   reconstruction term alone; its samples decode ``z ~ N(0, I)``, which an
   autoencoder never learned to do (that gap is what the VAE closes).
@@ -14,6 +17,15 @@
 ``eval_step`` reports per example: ``elbo`` and ``kl`` (nats), and for VAEs the
 importance-weighted bound with ``iwae_samples`` draws as ``nll_nats`` and
 ``bpd`` (Burda et al. 2016); the loop averages them into ``eval/*``.
+
+``figures`` draws from the first eval examples: ``reconstructions`` (rows of
+originals above their reconstructions at the posterior mean), ``interpolations``
+(decoded straight lines between the posterior means of two examples, the
+examples at either end, as in Kingma & Welling 2014), for a conditional VAE
+``class_samples`` (a row per class, a column per shared ``z``: the label sets the
+digit, ``z`` its style; Sohn et al. 2015), and for a VAE with a 2-D latent the
+``latent_map`` (decoder means over the prior's 5 %..95 % quantiles on a 15 x 15
+grid; Kingma & Welling 2014, Fig. 4).
 """
 
 from __future__ import annotations
@@ -30,12 +42,16 @@ from gensys.distributions import (
     discretized_logistic_log_likelihood,
     normal_log_prob,
 )
-from gensys.nets.mlp import Decoder, GaussianEncoder
+from gensys.nets.conv import ConvDecoder, ConvGaussianEncoder, check_conv_shape
+from gensys.nets.mlp import ACTIVATIONS, Decoder, GaussianEncoder
 from gensys.train.recipe import Recipe
 from gensys.train.state import TrainState, ema_decay_at, ema_update, make_optimizer, masked_mean
 from gensys.vae.bounds import elbo, iwae_bound
 
 DECODERS = ("bernoulli", "logistic", "gaussian")
+NETWORKS = ("mlp", "conv")
+INTERPOLATION_STEPS = 10
+LATENT_MAP_SIZE = 15
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +61,8 @@ class VAEConfig:
     latent_dim: int = 16
     hidden: tuple[int, ...] = (256, 256)
     activation: str = "tanh"
+    network: str = "mlp"  # mlp or conv
+    channels: tuple[int, ...] = (32, 64)  # conv: widths of the stride-2 stages
     decoder: str = "logistic"  # bernoulli, logistic, gaussian
     gaussian_log_var: float | None = None  # fixed decoder log-variance; None: learned
     autoencoder: bool = False
@@ -66,6 +84,12 @@ def _check(config: VAEConfig, spec: DatasetSpec) -> None:
         raise ValueError(
             f"the bernoulli decoder needs binary data, this dataset has {spec.num_levels} levels"
         )
+    if config.network not in NETWORKS:
+        raise ValueError(f"network must be one of {NETWORKS}, got {config.network!r}")
+    if config.activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}")
+    if config.network == "conv":
+        check_conv_shape(spec.image_shape, config.channels)
     if config.class_conditional and spec.num_classes is None:
         raise ValueError("class_conditional=True needs a labelled dataset")
     if config.latent_dim < 1 or config.iwae_samples < 1:
@@ -78,11 +102,18 @@ def make_vae_recipe(config: VAEConfig, spec: DatasetSpec) -> Recipe:
     learned_scale = config.decoder == "logistic" or (
         config.decoder == "gaussian" and config.gaussian_log_var is None
     )
-    encoder = GaussianEncoder(config.hidden, config.latent_dim, config.activation)
-    decoder = Decoder(
-        tuple(reversed(config.hidden)), spec.image_shape, 2 if learned_scale else 1,
-        config.activation,
-    )  # fmt: skip
+    out_per_pixel = 2 if learned_scale else 1
+    decoder_hidden = tuple(reversed(config.hidden))
+    if config.network == "conv":
+        encoder = ConvGaussianEncoder(
+            config.channels, config.hidden, config.latent_dim, config.activation
+        )
+        decoder = ConvDecoder(
+            config.channels, decoder_hidden, spec.image_shape, out_per_pixel, config.activation
+        )
+    else:
+        encoder = GaussianEncoder(config.hidden, config.latent_dim, config.activation)
+        decoder = Decoder(decoder_hidden, spec.image_shape, out_per_pixel, config.activation)
     optimizer = make_optimizer(
         config.learning_rate, warmup_steps=config.warmup_steps, grad_clip_norm=config.grad_clip_norm
     )
@@ -192,16 +223,72 @@ def make_vae_recipe(config: VAEConfig, spec: DatasetSpec) -> Recipe:
             metrics["bpd"] = -bound / (dims * math.log(2.0))
         return metrics
 
+    def shown(x: jax.Array) -> jax.Array:
+        """Data-space images in ``[-1, 1]`` for pictures."""
+        return 2.0 * x - 1.0 if config.decoder == "bernoulli" else x
+
+    def decoded_mean(params, z: jax.Array, condition: jax.Array | None) -> jax.Array:
+        """The decoder's mean image in ``[-1, 1]`` for ``z [N, D]``: ``[N, H, W, C]``."""
+        if condition is not None:
+            condition = condition[:, None]
+        out = decoder.apply(params["decoder"], z[:, None], condition)[:, 0]
+        if config.decoder == "bernoulli":
+            return shown(jax.nn.sigmoid(out))
+        return jnp.clip(out[..., :channels], -1.0, 1.0)
+
     def sample(state: TrainState, key: jax.Array, num: int) -> jax.Array:
-        z = jax.random.normal(key, (num, 1, config.latent_dim))
+        z = jax.random.normal(key, (num, config.latent_dim))
         condition = None
         if config.class_conditional:
-            labels = jnp.arange(num) % spec.num_classes
-            condition = jax.nn.one_hot(labels, spec.num_classes)[:, None]
-        out = decoder.apply(state.ema_params["decoder"], z, condition)[:, 0]
-        if config.decoder == "bernoulli":
-            return 2.0 * jax.nn.sigmoid(out) - 1.0  # the decoder's mean, shown in [-1, 1]
-        return jnp.clip(out[..., :channels], -1.0, 1.0)
+            condition = jax.nn.one_hot(jnp.arange(num) % spec.num_classes, spec.num_classes)
+        return decoded_mean(state.ema_params, z, condition)
+
+    def figures(state: TrainState, batch: dict, key: jax.Array) -> dict[str, jax.Array]:
+        params = state.ema_params
+        x, condition = data_of(batch["image"]), condition_of(batch)
+        mean, _ = encode(params, x, condition)
+        n, shape = x.shape[0], spec.image_shape
+        columns = 8 if n % 8 == 0 else n
+        originals = shown(x).reshape(-1, columns, *shape)
+        reconstructions = decoded_mean(params, mean, condition).reshape(-1, columns, *shape)
+        # Rows of originals, each above its reconstructions.
+        out = {
+            "reconstructions": jnp.stack([originals, reconstructions], 1).reshape(
+                -1, columns, *shape
+            )
+        }
+
+        half = n // 2
+        w = jnp.linspace(0.0, 1.0, INTERPOLATION_STEPS)[None, :, None]
+        path_z = (1.0 - w) * mean[:half, None] + w * mean[half : 2 * half, None]
+        path_c = None
+        if condition is not None:  # the label moves along with z (one-hot to one-hot)
+            path_c = (1.0 - w) * condition[:half, None] + w * condition[half : 2 * half, None]
+            path_c = path_c.reshape(-1, condition.shape[-1])
+        path = decoded_mean(params, path_z.reshape(-1, config.latent_dim), path_c)
+        ends = shown(x)
+        out["interpolations"] = jnp.concatenate(
+            [
+                ends[:half, None],
+                path.reshape(half, INTERPOLATION_STEPS, *shape),
+                ends[half : 2 * half, None],
+            ],
+            axis=1,
+        )
+
+        if config.class_conditional:
+            k = spec.num_classes
+            z = jax.random.normal(key, (10, config.latent_dim))
+            labels = jax.nn.one_hot(jnp.repeat(jnp.arange(k), 10), k)
+            images = decoded_mean(params, jnp.tile(z, (k, 1)), labels)
+            out["class_samples"] = images.reshape(k, 10, *shape)
+        elif config.latent_dim == 2 and not config.autoencoder:
+            g = LATENT_MAP_SIZE
+            quantiles = jax.scipy.stats.norm.ppf(jnp.linspace(0.05, 0.95, g))
+            z1, z2 = jnp.meshgrid(quantiles, quantiles[::-1])  # z2 grows upwards
+            images = decoded_mean(params, jnp.stack([z1, z2], -1).reshape(-1, 2), None)
+            out["latent_map"] = images.reshape(g, g, *shape)
+        return out
 
     return Recipe(
         name="ae" if config.autoencoder else "vae",
@@ -209,5 +296,6 @@ def make_vae_recipe(config: VAEConfig, spec: DatasetSpec) -> Recipe:
         train_step=train_step,
         eval_step=eval_step,
         sample=sample,
+        figures=figures,
         representation="levels",
     )

@@ -12,7 +12,7 @@ from gensys.train.metric_writers import read_metrics
 from tests.conftest import shared_data
 
 
-def tiny(name, data_cache, num_steps, **data):
+def tiny(name, data_cache, num_steps, model=None, **data):
     raw = importlib.import_module(f"experiments.configs.{name}").get_config()
     raw.data.cache_dir = str(data_cache)
     raw.data.batch_size = 8
@@ -21,23 +21,40 @@ def tiny(name, data_cache, num_steps, **data):
     raw.eval.split = data.get("eval_split", "test[:16]")
     raw.train.update(num_steps=num_steps, log_every=1, checkpoint_every=1, num_samples=4,
                      progress_bar=False)  # fmt: skip
-    raw.model.update(hidden=(16,), latent_dim=2, iwae_samples=10, iwae_chunk=4)
+    raw.model.update(hidden=(16,), latent_dim=2, iwae_samples=10, iwae_chunk=4, **(model or {}))
     return from_mapping(ExperimentConfig, raw)
 
 
-@pytest.mark.parametrize("name", ["vae_digits", "ae_digits", "cvae_digits"])
-def test_digits_configs_train_resume_eval_sample(name, tmp_path, data_cache):
-    loop.train(tiny(name, data_cache, 2), tmp_path)
-    result = loop.train(tiny(name, data_cache, 3), tmp_path)
+FIGURES = {
+    "vae_digits": {"reconstructions", "interpolations", "latent_map"},
+    "ae_digits": {"reconstructions", "interpolations"},
+    "cvae_digits": {"reconstructions", "interpolations", "class_samples"},
+}
+
+
+@pytest.mark.parametrize(
+    "name, model",
+    [
+        ("vae_digits", None),
+        ("ae_digits", None),
+        ("cvae_digits", None),
+    ],
+    ids=["vae", "ae", "cvae"],
+)
+def test_digits_configs_train_resume_eval_sample(name, model, tmp_path, data_cache):
+    loop.train(tiny(name, data_cache, 2, model), tmp_path)
+    result = loop.train(tiny(name, data_cache, 3, model), tmp_path)
     assert result.step == 3 and np.isfinite(result.last_metrics["train/loss"])
-    metrics = loop.evaluate(tiny(name, data_cache, 3), tmp_path)
+    written = {p.name for p in (tmp_path / "samples").glob("*_0000003.png")}
+    assert written == {f"{f}_0000003.png" for f in FIGURES[name]} | {"step_0000003.png"}
+    metrics = loop.evaluate(tiny(name, data_cache, 3, model), tmp_path)
     if name == "ae_digits":
         assert "eval/nll_nats" not in metrics and metrics["eval/kl"] == 0
     else:
         # IWAE with K draws is at least the ELBO on average (here to within its noise).
         assert metrics["eval/nll_nats"] <= -metrics["eval/elbo"] + 1.0
         assert metrics["eval/bpd"] == pytest.approx(metrics["eval/nll_nats"] / (64 * np.log(2)))
-    assert loop.sample(tiny(name, data_cache, 3), tmp_path).exists()
+    assert loop.sample(tiny(name, data_cache, 3, model), tmp_path).exists()
     steps = [m["step"] for m in read_metrics(tmp_path) if "train/loss" in m]
     assert steps == [1, 2, 3]
 
