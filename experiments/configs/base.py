@@ -57,6 +57,17 @@ def get_base_config() -> ml_collections.ConfigDict:
     return config
 
 
+def use_shared_mnist(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """MNIST IDX files from ``../shared/data/mnist`` (the 10,000 test images): the first
+    9,000 train, the last 1,000 evaluate. With the full files, set ``data.split=train``
+    and ``eval.split=test``; with a prepared TFDS copy, ``data.name=mnist``."""
+    config.data.name = "mnist_idx"
+    config.data.dir = "../shared/data/mnist"
+    config.data.split = "test[:9000]"
+    config.eval.split = "test[9000:]"
+    return config
+
+
 def get_diffusion_config() -> ml_collections.ConfigDict:
     """The base config with every diffusion model and sampler field at its default."""
     from gensys.diffusion.recipe import DDPMConfig, SamplerConfig
@@ -75,4 +86,14 @@ def get_vae_config() -> ml_collections.ConfigDict:
     config = get_base_config()
     config.family = "vae"
     config.model = config_dict_of(VAEConfig())
+    return config
+
+
+def get_gan_config() -> ml_collections.ConfigDict:
+    """The base config with every GAN model field at its default."""
+    from gensys.gan.recipe import GANConfig
+
+    config = get_base_config()
+    config.family = "gan"
+    config.model = config_dict_of(GANConfig())
     return config

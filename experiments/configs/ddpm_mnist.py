@@ -13,16 +13,12 @@ The model is sized for a GPU. On a 2-core CPU (no GPU) a batch-128 step took
 use ``ddpm_digits.py`` on a CPU.
 """
 
-from experiments.configs.base import get_diffusion_config
+from experiments.configs.base import get_diffusion_config, use_shared_mnist
 
 
 def get_config():
-    config = get_diffusion_config()
-    config.data.name = "mnist_idx"
-    config.data.dir = "../shared/data/mnist"
-    config.data.split = "test[:9000]"
+    config = use_shared_mnist(get_diffusion_config())
     config.data.batch_size = 128
-    config.eval.split = "test[9000:]"
 
     config.train.num_steps = 20000
     config.train.log_every = 100

@@ -30,8 +30,13 @@ def to_model_input(images: np.ndarray, num_levels: int, representation: str) -> 
     """Integer levels ``[0, L)`` to the model's representation.
 
     ``"float"``: ``x = 2 * level / (L - 1) - 1`` in ``[-1, 1]`` (float32);
-    ``"levels"``: the integer levels as int32.
+    ``"levels"``: the integer levels as int32. Continuous data (``num_levels = 0``,
+    the 2-D toy densities) are passed through as float32 and have no levels.
     """
+    if num_levels == 0:
+        if representation != "float":
+            raise ValueError("continuous data (num_levels = 0) has no integer levels")
+        return images.astype(np.float32)
     if representation == "float":
         return images.astype(np.float32) * np.float32(2.0 / (num_levels - 1)) - np.float32(1.0)
     if representation == "levels":

@@ -9,6 +9,9 @@ needs no TensorFlow. There are three kinds:
 - ``local``: prepared from standard files in a directory the user gives
   (``binarized_mnist``: ``.amat``; ``mnist_idx``: IDX), the TFDS
   manual-directory pattern;
+- ``synthetic``: the 2-D toy densities of :mod:`gensys.data.toy2d`
+  (``gaussians8``, ``two_moons``, ``checkerboard``), drawn in memory from a
+  fixed seed per split; continuous (``num_levels = 0``), shaped ``[N, 1, 1, 2]``;
 - ``catalogue``: TFDS catalogue datasets (``mnist``, ``fashion_mnist``,
   ``cifar10``), read when already prepared in ArrayRecord format and downloaded
   only when ``download=True`` and their source answers. Offline, TFDS itself
@@ -29,17 +32,17 @@ from pathlib import Path
 import numpy as np
 import tensorflow_datasets as tfds
 
-from gensys.data import builders
+from gensys.data import builders, toy2d
 
 
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
     """What gensys needs to know about a dataset before reading it."""
 
-    kind: str  # "builtin", "local" or "catalogue"
-    builder: str  # TFDS builder name
+    kind: str  # "builtin", "local", "synthetic" or "catalogue"
+    builder: str  # TFDS builder name (synthetic: the toy density's name)
     image_shape: tuple[int, int, int]
-    num_levels: int  # distinct pixel values: 2 (binary), 17 (digits), 256 (8-bit)
+    num_levels: int  # distinct pixel values: 2 (binary), 17 (digits), 256 (8-bit); 0: continuous
     num_classes: int | None
     source_url: str | None = None  # catalogue datasets: where download_and_prepare fetches from
 
@@ -48,6 +51,9 @@ DATASETS: dict[str, DatasetSpec] = {
     "digits": DatasetSpec("builtin", "gensys_digits", (8, 8, 1), 17, 10),
     "binarized_mnist": DatasetSpec("local", "gensys_binarized_mnist", (28, 28, 1), 2, None),
     "mnist_idx": DatasetSpec("local", "gensys_mnist_idx", (28, 28, 1), 256, 10),
+    "gaussians8": DatasetSpec("synthetic", "gaussians8", (1, 1, 2), 0, None),
+    "two_moons": DatasetSpec("synthetic", "two_moons", (1, 1, 2), 0, None),
+    "checkerboard": DatasetSpec("synthetic", "checkerboard", (1, 1, 2), 0, None),
     "mnist": DatasetSpec(
         "catalogue",
         "mnist",
@@ -90,7 +96,8 @@ class ArraySplit:
     """One split in memory: integer pixel levels and labels.
 
     Attributes:
-        images: uint8 ``[N, H, W, C]`` with values in ``[0, num_levels)``.
+        images: uint8 ``[N, H, W, C]`` with values in ``[0, num_levels)``, or
+            float32 values for continuous data (``spec.num_levels == 0``).
         labels: int32 ``(N,)``; -1 where the dataset has no labels.
         spec: the dataset's :class:`DatasetSpec`.
         name: dataset name; split: the split string it was read with.
@@ -145,6 +152,10 @@ def load_split(
         DatasetNotAvailableError: not prepared and not fetchable (at once, no retries).
     """
     spec = get_spec(name)
+    if spec.kind == "synthetic":
+        points = toy2d.load_points(spec.builder, split)
+        labels = np.full((len(points),), -1, dtype=np.int32)
+        return ArraySplit(images=points, labels=labels, spec=spec, name=name, split=split)
     builder = prepare_dataset(name, data_dir=data_dir, cache_dir=cache_dir, download=download)
     available = list(builder.info.splits.keys())
     base_split = split.split("[", 1)[0]
@@ -163,6 +174,8 @@ def prepare_dataset(
 ) -> tfds.core.DatasetBuilder:
     """Returns the dataset's TFDS builder, prepared (see :func:`load_split` for the args)."""
     spec = get_spec(name)
+    if spec.kind == "synthetic":
+        raise ValueError(f"dataset {name!r} is drawn in memory; there is nothing to prepare")
     if spec.kind == "catalogue":
         builder = tfds.builder(
             spec.builder,

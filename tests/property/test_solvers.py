@@ -24,6 +24,13 @@ from gensys.diffusion import (
     timestep_spacing,
 )
 
+
+def _key(seed: int) -> jax.Array:
+    """Threefry keys, whatever the suite's default: the fitted orders below were measured on
+    these draws, and vmap over keys reproduces per-key draws only for threefry (not rbg)."""
+    return jax.random.key(seed, impl="threefry2x32")
+
+
 S = schedules.linear_schedule(1000)
 MU, STD = 0.3, 0.5  # the Gaussian data N(MU, STD^2) of the convergence tests
 TAU_START, TAU_END = 0.98, 0.1
@@ -56,7 +63,7 @@ def exact_flow(x_start):
     return a1 * MU + scale * (np.asarray(x_start) - a0 * MU)
 
 
-X_START = jax.random.normal(jax.random.key(0), (256, 1))
+X_START = jax.random.normal(_key(0), (256, 1))
 
 
 def _convergence_order(name: str, steps=(48, 96, 192)) -> float:
@@ -92,7 +99,7 @@ def test_third_order_multistep_beats_second_order():
 @pytest.mark.parametrize("end_at_data", [False, True])
 def test_exact_x0_of_a_point_mass_stays_on_the_marginal(name, end_at_data):
     """With x0_hat = x0 every deterministic step keeps x = alpha x0 + sigma eps exactly."""
-    x0, eps = jnp.full((4, 3), 0.7), jax.random.normal(jax.random.key(1), (4, 3))
+    x0, eps = jnp.full((4, 3), 0.7), jax.random.normal(_key(1), (4, 3))
     grid = log_snr_uniform_grid(7, end_at_data)
     x_start = grid.alpha[0] * x0 + grid.sigma[0] * eps
     x = sample(
@@ -104,8 +111,8 @@ def test_exact_x0_of_a_point_mass_stays_on_the_marginal(name, end_at_data):
 
 def test_sde_dpm_solver_step_keeps_the_marginal_of_a_point_mass():
     grid = log_snr_uniform_grid(3)
-    x0, eps = 0.7, jax.random.normal(jax.random.key(2), (5, 2))
-    z = jax.random.normal(jax.random.key(3), (5, 2))
+    x0, eps = 0.7, jax.random.normal(_key(2), (5, 2))
+    z = jax.random.normal(_key(3), (5, 2))
     x = grid.alpha[0] * x0 + grid.sigma[0] * eps
     state = SDEDPMSolverPP2M().init(x)
     denoise = lambda x, i: type("D", (), {"x0": jnp.full_like(x, x0)})  # noqa: E731
@@ -123,7 +130,7 @@ def _smooth_model(x, t):
 @given(n=st.integers(2, 60), seed=st.integers(0, 2**16))
 def test_ddim_eta1_is_the_ddpm_posterior_on_any_subsequence(n, seed):
     grid = discrete_grid(S, timestep_spacing(1000, n, "trailing"))
-    key = jax.random.key(seed)
+    key = _key(seed)
     ddpm = sample(key, DDPM(), grid, _smooth_model, (3, 2), threshold=jnp.tanh)
     ddim = sample(key, DDIM(eta=1.0), grid, _smooth_model, (3, 2), threshold=jnp.tanh)
     np.testing.assert_allclose(ddpm, ddim, atol=2e-5)
@@ -131,7 +138,7 @@ def test_ddim_eta1_is_the_ddpm_posterior_on_any_subsequence(n, seed):
 
 def test_ddpm_solver_step_matches_the_schedule_posterior():
     grid = discrete_grid(S)
-    x, z = jax.random.normal(jax.random.key(4), (2, 3, 5))
+    x, z = jax.random.normal(_key(4), (2, 3, 5))
     x0 = jnp.tanh(x)
     for i in (0, 500, 998, 999):  # t = 999, 499, 1, 0
         t = jnp.full((3,), 999 - i)
@@ -159,10 +166,10 @@ def test_discrete_grid_per_step_values():
 
 def test_euler_is_ddim_eta0_and_heun_counts_its_model_calls():
     grid = discrete_grid(S, timestep_spacing(1000, 6, "trailing"))
-    key = jax.random.key(5)
+    key = _key(5)
     euler = sample(key, make_sampler("euler"), grid, _smooth_model, (3, 2))
     ddim = sample(key, make_sampler("ddim"), grid, _smooth_model, (3, 2))
-    np.testing.assert_allclose(euler, ddim, atol=1e-5)
+    np.testing.assert_allclose(euler, ddim, rtol=1e-6, atol=1e-5)  # float32 at any magnitude
 
     calls = []
 
@@ -182,7 +189,7 @@ def test_sample_vmaps_over_keys_and_guidance_scales():
             key, make_sampler("dpmpp_2m"), grid, lambda x, t: scale * _smooth_model(x, t), (2, 3)
         )
 
-    keys = jax.random.split(jax.random.key(6), 3)
+    keys = jax.random.split(_key(6), 3)
     scales = jnp.array([0.0, 1.0, 2.5])
     batched = jax.jit(jax.vmap(run))(keys, scales)
     for k in range(3):

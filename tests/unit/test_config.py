@@ -24,7 +24,10 @@ def test_every_experiment_config_builds(path):
     spec.loader.exec_module(module)
     config = from_mapping(ExperimentConfig, module.get_config())
     model = path.stem.split("_")[0]  # files are <model>_<dataset>.py
-    assert config.family == {"ae": "vae", "cvae": "vae"}.get(model, model)
+    families = {"ae": "vae", "cvae": "vae"} | dict.fromkeys(
+        ("gan", "dcgan", "cgan", "lsgan", "wgangp"), "gan"
+    )
+    assert config.family == families.get(model, model)
     build_recipe(config.family, config.model, get_spec(config.data.name), config.sampler)
 
 

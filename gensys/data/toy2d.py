@@ -1,0 +1,98 @@
+"""Two-dimensional toy densities with known entropy, for exact checks.
+
+They are the densities of FFJORD (Grathwohl et al. 2019) and most flow and GAN
+papers since, drawn here from a fixed seed per split so every run sees the same
+points (train 50,000, test 10,000):
+
+- ``gaussians8``: an equal mixture of 8 isotropic Gaussians, std ``1 / (2 sqrt 2)``
+  (0.354), centred on a ring of radius ``2 sqrt 2`` (2.83) at angles ``k pi / 4``.
+  Entropy 2.828 nats by Monte Carlo with :func:`gaussians8_log_density`
+  (400,000 points, standard error 0.002; ../shared/ANCHORS.md quotes 2.834), a
+  little under ``ln 8 + 1 + ln(2 pi s^2)`` = 2.838 as the components overlap.
+  The centres and std are :data:`GAUSSIANS8_MODES` and :data:`GAUSSIANS8_STD`:
+  GAN mode coverage is measured against them.
+- ``two_moons``: scikit-learn's interleaved half circles with noise 0.1,
+  scaled by 2 and centred.
+- ``checkerboard``: uniform on the 8 dark squares of a 4 x 4 board of side-2
+  squares over ``[-4, 4]^2``: area 32, entropy ``ln 32`` = 3.466 nats.
+
+Points are float32 ``[N, 1, 1, 2]`` (one "pixel" with two channels), so they
+travel through the same batches as images; the data are continuous
+(``num_levels = 0``) and are fed to models as they are, not rescaled.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+import numpy as np
+
+SPLIT_SIZES = {"train": 50_000, "test": 10_000}
+
+GAUSSIANS8_STD = 1.0 / (2.0 * np.sqrt(2.0))
+GAUSSIANS8_MODES = (
+    2.0
+    * np.sqrt(2.0)
+    * np.stack([np.cos(np.arange(8) * np.pi / 4), np.sin(np.arange(8) * np.pi / 4)], axis=-1)
+).astype(np.float32)
+
+
+def gaussians8(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` points ``[n, 2]`` from the ring of 8 Gaussians."""
+    modes = rng.integers(0, 8, size=n)
+    return GAUSSIANS8_MODES[modes] + GAUSSIANS8_STD * rng.standard_normal((n, 2))
+
+
+def gaussians8_log_density(x: np.ndarray) -> np.ndarray:
+    """Exact ``log p(x)`` of the ring, ``[N, 2] -> (N,)``."""
+    sq = np.sum(np.square(x[:, None, :] - GAUSSIANS8_MODES[None]), axis=-1)
+    log_component = -0.5 * sq / GAUSSIANS8_STD**2 - np.log(2 * np.pi * GAUSSIANS8_STD**2)
+    top = log_component.max(axis=1, keepdims=True)
+    return (top + np.log(np.mean(np.exp(log_component - top), axis=1, keepdims=True)))[:, 0]
+
+
+def two_moons(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` points ``[n, 2]``: two interleaved half circles with Gaussian noise 0.1, x 2."""
+    upper = rng.random(n) < 0.5
+    angle = np.pi * rng.random(n)
+    x = np.where(upper, np.cos(angle), 1.0 - np.cos(angle))
+    y = np.where(upper, np.sin(angle), 0.5 - np.sin(angle))
+    points = np.stack([x, y], axis=-1) + 0.1 * rng.standard_normal((n, 2))
+    return 2.0 * (points - np.array([0.5, 0.25]))
+
+
+def checkerboard(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` points ``[n, 2]`` uniform on the dark squares of the board."""
+    x1 = rng.random(n) * 4.0 - 2.0
+    x2 = rng.random(n) - 2.0 * rng.integers(0, 2, size=n) + np.floor(x1) % 2
+    return 2.0 * np.stack([x1, x2], axis=-1)
+
+
+def on_checkerboard(x: np.ndarray) -> np.ndarray:
+    """Whether each point of ``[N, 2]`` lies on a dark square (where the density is 1/32)."""
+    cells = np.floor(x / 2.0)
+    inside = np.all(np.abs(x) <= 4.0, axis=-1)
+    return inside & ((cells[:, 0] + cells[:, 1]) % 2 == 0)
+
+
+SAMPLERS = {"gaussians8": gaussians8, "two_moons": two_moons, "checkerboard": checkerboard}
+
+
+def load_points(name: str, split: str) -> np.ndarray:
+    """The fixed points of ``split`` (``"train"``, ``"test"``, optionally sliced as
+    ``"train[:1000]"``) as float32 ``[N, 1, 1, 2]``."""
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown toy density {name!r}; known: {sorted(SAMPLERS)}")
+    match = re.fullmatch(r"(\w+)(?:\[(-?\d*):(-?\d*)\])?", split)
+    if match is None or match.group(1) not in SPLIT_SIZES:
+        raise ValueError(
+            f"toy dataset {name!r} has no split {split!r}; available: {sorted(SPLIT_SIZES)} "
+            f"(optionally sliced by index, e.g. 'train[:1000]')"
+        )
+    base, start, stop = match.groups()
+    # A seed per (density, split): the same points in every run and process.
+    rng = np.random.default_rng(zlib.crc32(f"{name}/{base}".encode()))
+    points = SAMPLERS[name](rng, SPLIT_SIZES[base]).astype(np.float32)
+    points = points[slice(int(start) if start else None, int(stop) if stop else None)]
+    return points.reshape(-1, 1, 1, 2)

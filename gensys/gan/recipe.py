@@ -1,0 +1,340 @@
+"""GANs as a :class:`~gensys.train.recipe.Recipe`: both players in one jitted step.
+
+One ``train_step`` makes ``d_steps`` discriminator (critic) updates and then one
+generator update (Goodfellow et al. 2014, Alg. 1; ``d_steps = 5`` for WGAN and
+WGAN-GP). The loop's batch holds the ``d_steps`` real minibatches side by side:
+with ``data.batch_size = d_steps * m`` each discriminator update sees its own
+``m`` real examples and ``m`` fresh fakes, and the generator update ``m`` fakes,
+as in the papers. The losses are :mod:`gensys.gan.losses` (``minimax``,
+``nonsaturating``, ``lsgan``, ``wgan`` with weight clipping, ``wgan_gp`` with
+the per-example gradient penalty, ``hinge``), optionally with R1 on the reals.
+
+Two Adam optimizers (DCGAN's lr 2e-4 and beta1 0.5 by default), and an EMA of
+the generator's variables (weights and batch-norm statistics) that ``sample``
+and ``eval_step`` use; both optimizer states and the EMA are in the state, so
+checkpoints resume exactly.
+
+Metrics: ``train/d_loss``, ``train/g_loss`` (``train/loss`` is the
+discriminator's), ``train/d_real`` and ``train/d_fake`` (mean outputs),
+``train/real_accuracy`` (reals called real) and ``train/fake_accuracy`` (fakes
+called fake), both players' gradient norms, and the penalties. A monitor warns
+when the discriminator wins (both accuracies above ``dominance_threshold``) for
+``dominance_patience`` log intervals in a row.
+
+Evaluation draws one fake per eval example from the EMA generator and reports
+the same discriminator statistics; on ``gaussians8`` it adds
+``high_quality_fraction``, ``mode_<k>`` (high-quality fraction at each mode) and
+``modes_covered`` (:mod:`gensys.eval.mode_coverage`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import optax
+
+from gensys.data import toy2d
+from gensys.data.datasets import DatasetSpec
+from gensys.eval.mode_coverage import mode_hits, modes_covered
+from gensys.gan.losses import (
+    LOSSES,
+    called_real,
+    clip_weights,
+    discriminator_loss,
+    generator_loss,
+    gradient_penalty,
+    r1_penalty,
+)
+from gensys.nets.dcgan import NORMS, DCGANDiscriminator, DCGANGenerator, dcgan_stages
+from gensys.nets.mlp import MLPDiscriminator, MLPGenerator
+from gensys.train.recipe import Recipe
+from gensys.train.state import ema_decay_at, ema_update, make_optimizer, masked_mean
+
+NETWORKS = ("mlp", "dcgan")
+
+
+@dataclasses.dataclass(frozen=True)
+class GANConfig:
+    """The ``model`` section of a GAN config."""
+
+    loss: str = "nonsaturating"
+    network: str = "dcgan"  # mlp or dcgan
+    latent_dim: int = 100
+    image_size: int | None = None  # resize the data (bilinear) to this square side
+    width: int = 64  # dcgan: feature maps of the first discriminator / last generator layer
+    g_hidden: tuple[int, ...] = (256, 256)  # mlp generator
+    d_hidden: tuple[int, ...] = (256, 256)  # mlp discriminator
+    d_norm: str = "batch"  # dcgan discriminator: batch, layer or none
+    class_conditional: bool = False
+    conditioning: str = "projection"  # discriminator: concat or projection
+    d_steps: int = 1
+    g_learning_rate: float = 2e-4
+    d_learning_rate: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    gp_weight: float = 10.0  # wgan_gp's lambda
+    r1_weight: float = 0.0  # R1's gamma (0: off)
+    clip_value: float = 0.01  # wgan's weight clipping
+    ema_decay: float = 0.999
+    dominance_threshold: float = 0.95
+    dominance_patience: int = 10  # log intervals
+
+
+@flax.struct.dataclass
+class GANState:
+    """Both players' variables (``params`` and any ``batch_stats``), their optimizer
+    states, and the generator's EMA; ``step`` counts generator updates."""
+
+    step: jax.Array
+    generator: Any
+    discriminator: Any
+    g_opt_state: Any
+    d_opt_state: Any
+    ema_generator: Any
+
+
+def _check(config: GANConfig, spec: DatasetSpec) -> None:
+    if config.loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {config.loss!r}")
+    if config.network not in NETWORKS:
+        raise ValueError(f"network must be one of {NETWORKS}, got {config.network!r}")
+    if config.d_norm not in NORMS:
+        raise ValueError(f"d_norm must be one of {NORMS}, got {config.d_norm!r}")
+    if config.d_steps < 1:
+        raise ValueError(f"d_steps must be >= 1, got {config.d_steps}")
+    penalized = config.loss == "wgan_gp" or config.r1_weight > 0
+    if penalized and config.network == "dcgan" and config.d_norm == "batch":
+        raise ValueError(
+            "a gradient penalty is taken per example, which batch norm in the discriminator "
+            "breaks: set d_norm='layer' or 'none'"
+        )
+    if config.class_conditional and spec.num_classes is None:
+        raise ValueError("class_conditional=True needs a labelled dataset")
+    if spec.num_levels == 0 and (config.network != "mlp" or config.image_size):
+        raise ValueError("2-D toy data need network='mlp' and no image_size")
+    if config.network == "dcgan":
+        size = config.image_size or spec.image_shape[0]
+        if config.image_size is None and spec.image_shape[0] != spec.image_shape[1]:
+            raise ValueError(f"DCGAN needs square images, got {spec.image_shape}")
+        dcgan_stages(size)
+
+
+def _apply(module, variables, *args, train: bool):
+    """``module.apply`` that also returns the variables with updated batch statistics."""
+    if train and "batch_stats" in variables:
+        out, updates = module.apply(variables, *args, train=True, mutable=["batch_stats"])
+        return out, {**variables, **updates}
+    return module.apply(variables, *args, train=train), variables
+
+
+def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
+    """Builds the GAN recipe for data of ``spec``."""
+    _check(config, spec)
+    channels = spec.image_shape[-1]
+    size = config.image_size
+    image_shape = (size, size, channels) if size else spec.image_shape
+    num_classes = spec.num_classes if config.class_conditional else None
+    if config.network == "dcgan":
+        generator = DCGANGenerator(image_shape[0], channels, config.width, num_classes)
+        discriminator = DCGANDiscriminator(
+            config.width, config.d_norm, num_classes, config.conditioning
+        )
+    else:
+        output = "none" if spec.num_levels == 0 else "tanh"
+        generator = MLPGenerator(config.g_hidden, image_shape, output, num_classes)
+        discriminator = MLPDiscriminator(config.d_hidden, num_classes, config.conditioning)
+    g_optimizer = make_optimizer(
+        config.g_learning_rate, grad_clip_norm=None, b1=config.beta1, b2=config.beta2
+    )
+    d_optimizer = make_optimizer(
+        config.d_learning_rate, grad_clip_norm=None, b1=config.beta1, b2=config.beta2
+    )
+    modes = toy2d.GAUSSIANS8_MODES if spec.builder == "gaussians8" else None
+
+    def images_of(batch) -> jax.Array:
+        x = batch["image"]
+        if size and x.shape[1:3] != (size, size):
+            x = jax.image.resize(x, (x.shape[0], size, size, channels), "bilinear")
+        return x
+
+    def labels_of(batch) -> jax.Array | None:
+        # Padding carries label -1; any valid class will do there (its mask is 0).
+        return jnp.maximum(batch["label"], 0) if num_classes else None
+
+    def init(key: jax.Array, batch: dict) -> GANState:
+        g_key, d_key = jax.random.split(key)
+        x, labels = images_of(batch), labels_of(batch)
+        z = jnp.zeros((x.shape[0], config.latent_dim))
+        g_vars = generator.init(g_key, z, labels, train=False)
+        d_vars = discriminator.init(d_key, x, labels, train=False)
+        return GANState(
+            step=jnp.zeros((), jnp.int32),
+            generator=g_vars,
+            discriminator=d_vars,
+            g_opt_state=g_optimizer.init(g_vars["params"]),
+            d_opt_state=d_optimizer.init(d_vars["params"]),
+            ema_generator=g_vars,
+        )
+
+    def d_update(carry, inputs):
+        g_vars, d_vars, d_opt_state = carry
+        real, labels, mask, key = inputs
+        z_key, mix_key = jax.random.split(key)
+        z = jax.random.normal(z_key, (real.shape[0], config.latent_dim))
+        fake, g_vars = _apply(generator, g_vars, z, labels, train=True)
+        fake = jax.lax.stop_gradient(fake)
+        aux = () if labels is None else (labels,)
+
+        def loss_fn(params):
+            variables = {**d_vars, "params": params}
+            real_out, variables = _apply(discriminator, variables, real, *aux, train=True)
+            fake_out, variables = _apply(discriminator, variables, fake, *aux, train=True)
+            per_example = discriminator_loss(config.loss, real_out, fake_out)
+            terms = {}
+
+            def critic(x, *extra):
+                return discriminator.apply(variables, x, *extra, train=True)
+
+            if config.loss == "wgan_gp":
+                mix = jax.random.uniform(mix_key, (real.shape[0],))
+                terms["gradient_penalty"] = gradient_penalty(critic, real, fake, mix, *aux)
+                per_example = per_example + config.gp_weight * terms["gradient_penalty"]
+            if config.r1_weight > 0:
+                terms["r1"] = r1_penalty(critic, real, *aux)
+                per_example = per_example + 0.5 * config.r1_weight * terms["r1"]
+            return masked_mean(per_example, mask), (real_out, fake_out, variables, terms)
+
+        (loss, (real_out, fake_out, new_vars, terms)), grads = jax.value_and_grad(
+            loss_fn, has_aux=True
+        )(d_vars["params"])
+        updates, d_opt_state = d_optimizer.update(grads, d_opt_state, d_vars["params"])
+        params = optax.apply_updates(d_vars["params"], updates)
+        if config.loss == "wgan":
+            params = clip_weights(params, config.clip_value)
+        real_called_real, fake_called_real = called_real(config.loss, real_out, fake_out)
+        metrics = {
+            "train/d_loss": loss,
+            "train/d_real": masked_mean(real_out, mask),
+            "train/d_fake": masked_mean(fake_out, mask),
+            "train/real_accuracy": masked_mean(real_called_real, mask),
+            "train/fake_accuracy": masked_mean(1.0 - fake_called_real, mask),
+            "train/d_grad_norm": optax.tree.norm(grads),
+            **{f"train/{name}": masked_mean(value, mask) for name, value in terms.items()},
+        }
+        return (g_vars, {**new_vars, "params": params}, d_opt_state), metrics
+
+    def train_step(state: GANState, batch: dict, key: jax.Array):
+        x, labels, mask = images_of(batch), labels_of(batch), batch["mask"]
+        k = config.d_steps
+        if x.shape[0] % k:
+            raise ValueError(
+                f"data.batch_size ({x.shape[0]}) must be a multiple of d_steps ({k}): the batch "
+                f"holds one real minibatch per discriminator step"
+            )
+        m = x.shape[0] // k
+
+        def chunks(a):
+            return None if a is None else a.reshape(k, m, *a.shape[1:])
+
+        keys = jax.random.split(key, k + 1)
+        (g_vars, d_vars, d_opt_state), d_metrics = jax.lax.scan(
+            d_update,
+            (state.generator, state.discriminator, state.d_opt_state),
+            (chunks(x), chunks(labels), chunks(mask), keys[:k]),
+        )
+        last_labels = None if labels is None else labels[-m:]
+        last_mask = mask[-m:]
+        z = jax.random.normal(keys[k], (m, config.latent_dim))
+
+        def g_loss_fn(params):
+            variables = {**g_vars, "params": params}
+            fake, variables = _apply(generator, variables, z, last_labels, train=True)
+            # The discriminator's batch statistics from this pass are not kept.
+            out, _ = _apply(discriminator, d_vars, fake, last_labels, train=True)
+            return masked_mean(generator_loss(config.loss, out), last_mask), variables
+
+        (g_loss, new_g_vars), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(
+            g_vars["params"]
+        )
+        updates, g_opt_state = g_optimizer.update(g_grads, state.g_opt_state, g_vars["params"])
+        g_vars = {**new_g_vars, "params": optax.apply_updates(g_vars["params"], updates)}
+        ema = ema_update(state.ema_generator, g_vars, ema_decay_at(state.step, config.ema_decay))
+        metrics = jax.tree.map(jnp.mean, d_metrics)  # averaged over the d_steps updates
+        metrics.update(
+            {
+                "train/loss": metrics["train/d_loss"],
+                "train/g_loss": g_loss,
+                "train/g_grad_norm": optax.tree.norm(g_grads),
+            }
+        )
+        new_state = GANState(state.step + 1, g_vars, d_vars, g_opt_state, d_opt_state, ema)
+        return new_state, metrics
+
+    def eval_step(state: GANState, batch: dict, key: jax.Array) -> dict:
+        x, labels = images_of(batch), labels_of(batch)
+        z = jax.random.normal(key, (x.shape[0], config.latent_dim))
+        fake = generator.apply(state.ema_generator, z, labels, train=False)
+        real_out = discriminator.apply(state.discriminator, x, labels, train=False)
+        fake_out = discriminator.apply(state.discriminator, fake, labels, train=False)
+        real_called_real, fake_called_real = called_real(config.loss, real_out, fake_out)
+        metrics = {
+            "d_real": real_out,
+            "d_fake": fake_out,
+            "real_accuracy": real_called_real,
+            "fake_accuracy": 1.0 - fake_called_real,
+            "g_loss": generator_loss(config.loss, fake_out),
+        }
+        if modes is not None:
+            hits = mode_hits(fake.reshape(-1, 2), jnp.asarray(modes), toy2d.GAUSSIANS8_STD)
+            metrics["high_quality_fraction"] = jnp.sum(hits, axis=-1)
+            metrics.update({f"mode_{i}": hits[:, i] for i in range(hits.shape[1])})
+        return metrics
+
+    def finalize_eval(means: dict[str, float]) -> dict[str, float]:
+        if modes is None:
+            return means
+        fractions = [means[f"mode_{i}"] for i in range(len(modes))]
+        return {**means, "modes_covered": float(modes_covered(fractions))}
+
+    def sample(state: GANState, key: jax.Array, num: int) -> jax.Array:
+        z = jax.random.normal(key, (num, config.latent_dim))
+        labels = jnp.arange(num) % num_classes if num_classes else None
+        return generator.apply(state.ema_generator, z, labels, train=False)
+
+    return Recipe(
+        name="gan",
+        init=init,
+        train_step=train_step,
+        eval_step=eval_step,
+        sample=sample,
+        finalize_eval=finalize_eval,
+        monitor=make_dominance_monitor(config.dominance_threshold, config.dominance_patience),
+    )
+
+
+def make_dominance_monitor(threshold: float, patience: int):
+    """A host-side check on the logged metrics: a message when the discriminator has called
+    at least ``threshold`` of both reals and fakes right for ``patience`` log intervals in a
+    row (and every ``patience`` intervals while it lasts)."""
+    streak = 0
+
+    def monitor(metrics: dict[str, float]) -> str | None:
+        nonlocal streak
+        real, fake = metrics.get("train/real_accuracy"), metrics.get("train/fake_accuracy")
+        if real is None or fake is None:
+            return None
+        streak = streak + 1 if (real >= threshold and fake >= threshold) else 0
+        if streak and streak % patience == 0:
+            return (
+                f"the discriminator has won for {streak} log intervals (reals called real "
+                f"{real:.3f}, fakes called fake {fake:.3f}): the generator's gradient is weak. "
+                f"Consider the non-saturating, hinge or WGAN-GP loss, a lower discriminator "
+                f"learning rate, or R1."
+            )
+        return None
+
+    return monitor

@@ -1,0 +1,129 @@
+"""DCGAN generator and discriminator (Radford et al. 2016), with class conditioning.
+
+- Generator: ``z`` (+ a learned label embedding, Mirza & Osindero 2014) ->
+  a dense projection to ``4 x 4 x (width * 2^(L-1))`` -> ``L - 1`` transposed
+  4x4 convolutions of stride 2 that halve the channels, each with batch norm
+  and ReLU -> a last transposed convolution to the image's channels and tanh.
+  Images are square with side ``4 * 2^L`` (8, 16, 32, 64, ...).
+- Discriminator: strided 4x4 convolutions that double the channels from
+  ``width`` down to 4x4, LeakyReLU(0.2), normalization on every layer but the
+  first (``norm="batch"``; WGAN-GP's critic takes ``"layer"`` or ``"none"``,
+  since batch norm couples the examples the per-example penalty differentiates),
+  then a linear output. Conditioning: ``"concat"`` feeds the label embedding as
+  extra input channels; ``"projection"`` adds ``<embed(y), phi(x)>`` to the
+  output (Miyato & Koyama 2018).
+- Every convolution and dense kernel starts from N(0, 0.02), batch norm scales
+  from N(1, 0.02), as the DCGAN paper prescribes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from gensys.nets.embeddings import LabelProjection
+
+DCGAN_INIT = nn.initializers.normal(0.02)
+NORMS = ("batch", "layer", "none")
+CONDITIONINGS = ("concat", "projection")
+
+
+def _bn_scale_init(key, shape, dtype=jnp.float32):
+    return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
+
+
+def dcgan_stages(size: int) -> int:
+    """``L`` with ``size = 4 * 2^L``; ``ValueError`` for sizes DCGAN cannot make."""
+    stages = round(math.log2(max(size, 1) / 4))
+    if stages < 1 or 4 * 2**stages != size:
+        raise ValueError(
+            f"DCGAN networks need square images of side 4 * 2^L (8, 16, 32, 64, ...), got {size}; "
+            f"set the GAN's image_size to resize the data"
+        )
+    return stages
+
+
+class DCGANGenerator(nn.Module):
+    """``z [B, D]`` (+ labels ``(B,)``) -> images ``[B, size, size, channels]`` in ``(-1, 1)``."""
+
+    size: int
+    channels: int
+    width: int = 64
+    num_classes: int | None = None
+    embed_dim: int = 32
+
+    @nn.compact
+    def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
+        stages = dcgan_stages(self.size)
+        h = z.astype(jnp.float32)
+        if self.num_classes is not None:
+            h = jnp.concatenate([h, nn.Embed(self.num_classes, self.embed_dim)(labels)], axis=-1)
+        top = self.width * 2 ** (stages - 1)
+        h = nn.Dense(4 * 4 * top, use_bias=False, kernel_init=DCGAN_INIT)(h)
+        h = h.reshape(-1, 4, 4, top)
+        h = nn.relu(self._norm(h, train))
+        for i in range(stages - 1):
+            features = top // 2 ** (i + 1)
+            h = nn.ConvTranspose(
+                features, (4, 4), strides=(2, 2), padding="SAME", use_bias=False,
+                kernel_init=DCGAN_INIT,
+            )(h)  # fmt: skip
+            h = nn.relu(self._norm(h, train))
+        h = nn.ConvTranspose(
+            self.channels, (4, 4), strides=(2, 2), padding="SAME", kernel_init=DCGAN_INIT
+        )(h)
+        return jnp.tanh(h)
+
+    def _norm(self, h, train):
+        return nn.BatchNorm(use_running_average=not train, momentum=0.9, scale_init=_bn_scale_init)(
+            h
+        )
+
+
+class DCGANDiscriminator(nn.Module):
+    """``x [B, size, size, C]`` (+ labels ``(B,)``) -> logits or critic values ``(B,)``."""
+
+    width: int = 64
+    norm: str = "batch"
+    num_classes: int | None = None
+    conditioning: str = "projection"
+    embed_dim: int = 32
+
+    @nn.compact
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
+        if self.norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
+        if self.conditioning not in CONDITIONINGS:
+            raise ValueError(f"conditioning must be one of {CONDITIONINGS}")
+        stages = dcgan_stages(x.shape[1])
+        h = x.astype(jnp.float32)
+        conditional = self.num_classes is not None
+        if conditional and self.conditioning == "concat":
+            embedded = nn.Embed(self.num_classes, self.embed_dim)(labels)
+            h = jnp.concatenate(
+                [h, jnp.broadcast_to(embedded[:, None, None], (*h.shape[:3], self.embed_dim))], -1
+            )
+        for i in range(stages):
+            h = nn.Conv(
+                self.width * 2**i, (4, 4), strides=(2, 2), padding="SAME", kernel_init=DCGAN_INIT
+            )(h)
+            if i > 0:
+                h = self._norm(h, train)
+            h = nn.leaky_relu(h, 0.2)
+        features = h.reshape(h.shape[0], -1)
+        out = nn.Dense(1, kernel_init=DCGAN_INIT)(features)[:, 0]
+        if conditional and self.conditioning == "projection":
+            out = out + LabelProjection(self.num_classes)(features, labels)
+        return out
+
+    def _norm(self, h, train):
+        if self.norm == "batch":
+            return nn.BatchNorm(
+                use_running_average=not train, momentum=0.9, scale_init=_bn_scale_init
+            )(h)
+        if self.norm == "layer":
+            return nn.LayerNorm()(h)
+        return h

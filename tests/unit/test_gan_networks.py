@@ -1,0 +1,102 @@
+"""DCGAN and MLP GAN networks: shapes, the N(0, 0.02) init, and the label paths.
+
+Everything runs under ``jax.jit``: eagerly, each of the many small ops of a Flax
+init compiles on its own, which costs tens of seconds on CPU.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gensys.data.datasets import get_spec
+from gensys.gan.recipe import GANConfig, make_gan_recipe
+from gensys.nets.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_stages
+from gensys.nets.mlp import MLPDiscriminator, MLPGenerator
+
+
+@pytest.mark.parametrize("size, channels", [(16, 1), (32, 3)])
+def test_dcgan_shapes_and_init(size, channels):
+    z = jax.random.normal(jax.random.key(0), (2, 8))
+    g = DCGANGenerator(size, channels, width=8)
+    d = DCGANDiscriminator(width=8)
+
+    @jax.jit
+    def run(key):
+        g_vars = g.init(key, z, train=False)
+        images = g.apply(g_vars, z, train=False)
+        d_vars = d.init(jax.random.fold_in(key, 1), images, train=False)
+        return g_vars, images, d_vars, d.apply(d_vars, images, train=False)
+
+    g_vars, images, d_vars, logits = run(jax.random.key(1))
+    assert images.shape == (2, size, size, channels) and logits.shape == (2,)
+    assert float(jnp.max(jnp.abs(images))) < 1.0  # tanh
+    kernel = d_vars["params"]["Conv_0"]["kernel"]
+    assert abs(float(jnp.std(kernel)) - 0.02) < 0.005
+    assert "batch_stats" in g_vars and "batch_stats" in d_vars
+
+
+def test_critic_without_batch_norm_and_size_errors():
+    x = jnp.zeros((2, 32, 32, 1))
+    for norm in ("layer", "none"):
+        d_vars = jax.eval_shape(DCGANDiscriminator(width=4, norm=norm).init, jax.random.key(0), x)
+        assert "batch_stats" not in d_vars
+    assert dcgan_stages(32) == 3
+    with pytest.raises(ValueError, match="side 4 \\* 2\\^L"):
+        dcgan_stages(28)
+    with pytest.raises(ValueError, match="batch norm"):
+        make_gan_recipe(GANConfig(loss="wgan_gp", image_size=32), get_spec("digits"))
+    with pytest.raises(ValueError, match="image_size"):
+        make_gan_recipe(GANConfig(), get_spec("mnist_idx"))  # 28x28 needs resizing for DCGAN
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: (DCGANGenerator(16, 1, width=4, num_classes=10), (2, 6)),
+        lambda: (MLPGenerator((8,), (4, 4, 1), num_classes=10), (2, 6)),
+    ],
+    ids=["dcgan", "mlp"],
+)
+def test_generator_label_path(make):
+    g, z_shape = make()
+    z = jnp.ones(z_shape)
+    labels = jnp.array([3, 3])
+
+    @jax.jit
+    def run(key):
+        variables = g.init(key, z, labels, train=False)
+        a = g.apply(variables, z, labels, train=False)
+        return a, g.apply(variables, z, jnp.array([3, 7]), train=False)
+
+    a, b = run(jax.random.key(0))
+    np.testing.assert_allclose(a[0], b[0])  # same label, same image
+    assert float(jnp.max(jnp.abs(a[1] - b[1]))) > 1e-4  # the label changes the image
+
+
+@pytest.mark.parametrize("conditioning", ["projection", "concat"])
+@pytest.mark.parametrize("network", ["dcgan", "mlp"])
+def test_discriminator_label_path_has_gradient(network, conditioning):
+    if network == "dcgan":
+        d = DCGANDiscriminator(width=4, norm="none", num_classes=10, conditioning=conditioning)
+    else:
+        d = MLPDiscriminator((8,), num_classes=10, conditioning=conditioning)
+    x = jax.random.normal(jax.random.key(1), (2, 16, 16, 1))
+    labels = jnp.array([2, 5])
+    variables = jax.jit(d.init)(jax.random.key(0), x, labels)
+
+    def output_sum(params):
+        return jnp.sum(d.apply({**variables, "params": params}, x, labels))
+
+    grads = jax.jit(jax.grad(output_sum))(variables["params"])
+    if network == "mlp" and conditioning == "concat":  # the one-hot's rows of the first layer
+        rows = np.abs(np.asarray(grads["Dense_0"]["kernel"][-10:])).sum(axis=-1)
+    else:
+        leaves = jax.tree_util.tree_leaves_with_path(grads)
+        embed = [v for path, v in leaves if "Embed" in str(path)]
+        assert embed, "no label embedding in the discriminator"
+        rows = np.abs(np.asarray(embed[0])).sum(axis=-1)
+    assert rows[2] > 0 and rows[5] > 0 and rows[0] == 0  # only the given labels' rows move
+    apply = jax.jit(d.apply)
+    other = apply(variables, x, jnp.array([2, 6]))
+    assert float(jnp.abs(other[1] - apply(variables, x, labels)[1])) > 0
