@@ -70,7 +70,8 @@ def main(argv):
         )
         workdir = Path("runs") / name
         start = time.perf_counter()
-        loop.train(config, workdir)
+        if loop.train(config, workdir).interrupted:
+            raise SystemExit("interrupted (SIGTERM): the checkpoint is saved; run again to resume")
         train_seconds = time.perf_counter() - start
         _, state, engine = loop.load_latest(config, workdir)
         samples = engine.sample(state, jax.random.key(1234), _NUM.value)

@@ -76,6 +76,8 @@ def main(argv):
             start = time.perf_counter()
             result = loop.train(config, workdir)
             seconds = time.perf_counter() - start
+            if result.interrupted:
+                raise SystemExit("interrupted (SIGTERM): the checkpoint is saved; run again")
             m = result.last_metrics
             run = {
                 "loss": loss,

@@ -126,8 +126,9 @@ def _smooth_model(x, t):
     return jnp.tanh(x) * (0.5 + t.astype(jnp.float32).reshape(-1, 1) / 1000.0)
 
 
+# Subsequence lengths from a fixed set: each length is a new scan to compile.
 @settings(max_examples=10, deadline=None)
-@given(n=st.integers(2, 60), seed=st.integers(0, 2**16))
+@given(n=st.sampled_from([2, 3, 7, 23, 60]), seed=st.integers(0, 2**16))
 def test_ddim_eta1_is_the_ddpm_posterior_on_any_subsequence(n, seed):
     grid = discrete_grid(S, timestep_spacing(1000, n, "trailing"))
     key = _key(seed)

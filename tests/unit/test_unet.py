@@ -36,8 +36,9 @@ def test_unet_shapes_and_zero_initial_output(classes):
     if classes is not None:
         # Perturb the output layer so the label path becomes visible in the output.
         params = jax.tree.map(lambda p: p + 0.01, params)
-        a = net.apply(params, x, t, jnp.array([1, 7], jnp.int32))
-        b = net.apply(params, x, t, jnp.array([2, 7], jnp.int32))
+        apply = jax.jit(net.apply)  # eager Flax calls compile op by op: slow on CPU
+        a = apply(params, x, t, jnp.array([1, 7], jnp.int32))
+        b = apply(params, x, t, jnp.array([2, 7], jnp.int32))
         assert np.abs(a[0] - b[0]).max() > 1e-3 and np.allclose(a[1], b[1])
 
 
@@ -59,8 +60,9 @@ def test_time_embedding_reaches_the_output():
     net = UNet(channels=8, channel_mults=(1, 2), num_res_blocks=1)
     x = jax.random.normal(jax.random.key(0), (2, 8, 8, 1))
     params = jax.tree.map(
-        lambda p: p + 0.01, net.init(jax.random.key(1), x, jnp.zeros((2,), jnp.int32))
+        lambda p: p + 0.01, jax.jit(net.init)(jax.random.key(1), x, jnp.zeros((2,), jnp.int32))
     )
-    a = net.apply(params, x, jnp.array([0, 0], jnp.int32))
-    b = net.apply(params, x, jnp.array([0, 900], jnp.int32))
+    apply = jax.jit(net.apply)
+    a = apply(params, x, jnp.array([0, 0], jnp.int32))
+    b = apply(params, x, jnp.array([0, 900], jnp.int32))
     assert np.allclose(a[0], b[0]) and np.abs(a[1] - b[1]).max() > 1e-3
