@@ -238,14 +238,20 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
         m = x.shape[0] // k
 
         def chunks(a):
-            return None if a is None else a.reshape(k, m, *a.shape[1:])
+            if a is None:
+                return [None] * k
+            return [a[i * m : (i + 1) * m] for i in range(k)]
 
         keys = jax.random.split(key, k + 1)
-        (g_vars, d_vars, d_opt_state), d_metrics = jax.lax.scan(
-            d_update,
-            (state.generator, state.discriminator, state.d_opt_state),
-            (chunks(x), chunks(labels), chunks(mask), keys[:k]),
-        )
+        # A Python loop, not lax.scan: the same convolutions inside an XLA while loop
+        # (even one of a single trip, even with scan's unroll=True) ran 16x slower on
+        # XLA:CPU (DCGAN digits step at batch 64: 1.77 s in a loop, 0.11 s unrolled).
+        carry = (state.generator, state.discriminator, state.d_opt_state)
+        d_metrics = []
+        for i, inputs in enumerate(zip(chunks(x), chunks(labels), chunks(mask), strict=True)):
+            carry, metrics = d_update(carry, (*inputs, keys[i]))
+            d_metrics.append(metrics)
+        g_vars, d_vars, d_opt_state = carry
         last_labels = None if labels is None else labels[-m:]
         last_mask = mask[-m:]
         z = jax.random.normal(keys[k], (m, config.latent_dim))
@@ -263,7 +269,8 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
         updates, g_opt_state = g_optimizer.update(g_grads, state.g_opt_state, g_vars["params"])
         g_vars = {**new_g_vars, "params": optax.apply_updates(g_vars["params"], updates)}
         ema = ema_update(state.ema_generator, g_vars, ema_decay_at(state.step, config.ema_decay))
-        metrics = jax.tree.map(jnp.mean, d_metrics)  # averaged over the d_steps updates
+        # Averaged over the d_steps updates.
+        metrics = jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *d_metrics)
         metrics.update(
             {
                 "train/loss": metrics["train/d_loss"],

@@ -5,7 +5,8 @@ The encoder halves the resolution at every stage (3x3 convolutions of stride
 VAEs), then an :class:`~gensys.nets.mlp.MLP` head maps the features (and an
 optional one-hot condition) to ``(mean, log_var)``. The decoder mirrors it: an
 MLP from ``z`` to a ``[H / 2^L, W / 2^L, channels[-1]]`` map, then 4x4
-transposed convolutions of stride 2 back to full resolution; the last one emits
+transposed convolutions of stride 2 back to full resolution (computed as
+sub-pixel convolutions, :mod:`gensys.nets.subpixel`); the last one emits
 the per-pixel parameters. ``H`` and ``W`` must be divisible by ``2^L``
 (``L = len(channels)``): 8x8 digits and 28x28 MNIST take two stages.
 """
@@ -19,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from gensys.nets.mlp import ACTIVATIONS, MLP
+from gensys.nets.subpixel import SubPixelConvTranspose
 
 
 def check_conv_shape(image_shape: Sequence[int], channels: Sequence[int]) -> tuple[int, int]:
@@ -96,7 +98,7 @@ class ConvDecoder(nn.Module):
         h = act(MLP(self.hidden, bottom_h * bottom_w * top, self.activation)(h))
         h = h.reshape(-1, bottom_h, bottom_w, top)
         for width in reversed(self.channels[:-1]):
-            h = act(nn.ConvTranspose(width, (4, 4), strides=(2, 2), padding="SAME")(h))
+            h = act(SubPixelConvTranspose(width)(h))
         out_channels = self.image_shape[-1] * self.out_per_pixel
-        h = nn.ConvTranspose(out_channels, (4, 4), strides=(2, 2), padding="SAME")(h)
+        h = SubPixelConvTranspose(out_channels)(h)
         return h.reshape(*lead, *self.image_shape[:-1], out_channels)

@@ -27,7 +27,7 @@ def _batch():
 
 def _one_step(model: DDPMConfig, sampler: SamplerConfig, num: int = 4):
     recipe = make_ddpm_recipe(model, SPEC, sampler)
-    state = recipe.init(jax.random.key(1), _batch())
+    state = jax.jit(recipe.init)(jax.random.key(1), _batch())
     state, metrics = jax.jit(recipe.train_step)(state, _batch(), jax.random.key(2))
     samples = jax.jit(recipe.sample, static_argnums=2)(state, jax.random.key(3), num)
     return metrics, samples
