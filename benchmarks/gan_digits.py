@@ -1,16 +1,22 @@
-"""Sample quality of the digits GANs: DCGAN, cGAN, LSGAN and WGAN-GP side by side.
+"""Sample quality of the image GANs: DCGAN, cGAN, LSGAN and WGAN-GP side by side.
 
     python -m benchmarks.gan_digits [--configs=dcgan_digits,cgan_digits,...]
+        [--steps=wgangp_digits=1000]
+    python -m benchmarks.gan_digits --dataset=mnist --configs=dcgan_mnist,cgan_mnist
 
 Trains each config in ``experiments/configs`` (``runs/<config>``; a finished run
-is reused), draws ``--num_samples`` samples of the EMA generator, shrinks them
-from 32x32 back to the digits' 8x8 (antialiased linear resize) and scores them
-with the digits FD of :mod:`benchmarks.diffusion_samplers` (the Frechet distance
-of a digits MLP classifier's 64-d hidden features against the 1,500 training
-digits; not FID). The real-vs-real floor is the 297 held-out test digits' FD,
-and 297-sample FDs of each model are given beside it. For the conditional GAN
-the classifier's agreement with the requested labels is reported as well.
-Results: ``benchmarks/results/gan_digits.{json,md}`` and a grid per config.
+is reused; ``--steps`` sets a config's ``train.num_steps``), draws
+``--num_samples`` samples of the EMA generator, resizes them from 32x32 back to
+the data's side (antialiased linear resize) and scores them with a
+classifier-feature Frechet distance: the Frechet distance of the 64-d hidden
+features of an MLP classifier trained on the real training images
+(:mod:`gensys.eval.digits_classifier`), against those training images (lower is
+better; not FID). The real-vs-real floor is the held-out images' FD (the 297
+test digits, or MNIST test[9000:]), and model FDs at that sample count are given
+beside it. For conditional GANs the classifier's agreement with the requested
+labels is reported as well. ``--dataset=mnist`` reads ``../shared/data/mnist``
+(train on test[:9000], hold out test[9000:], as the MNIST configs do).
+Results: ``benchmarks/results/gan_<dataset>.{json,md}`` and a grid per config.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ _CONFIGS = flags.DEFINE_list(
 )
 _NUM = flags.DEFINE_integer("num_samples", 1000, "Samples scored per config.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results", "Where results and grids go.")
+_DATASET = flags.DEFINE_enum("dataset", "digits", ["digits", "mnist"], "Which images.")
+_STEPS = flags.DEFINE_list("steps", [], "config=num_steps overrides, e.g. wgangp_digits=1000.")
+_MNIST_DIR = flags.DEFINE_string("mnist_dir", "../shared/data/mnist", "MNIST IDX files.")
 
 
 def main(argv):
@@ -51,8 +60,15 @@ def main(argv):
     from gensys.train.config import ExperimentConfig, from_mapping
 
     out = Path(_OUT.value)
-    (out / "gan_digits").mkdir(parents=True, exist_ok=True)
-    train, test = load_split("digits", "train"), load_split("digits", "test")
+    dataset = _DATASET.value
+    (out / f"gan_{dataset}").mkdir(parents=True, exist_ok=True)
+    if dataset == "digits":
+        train, test = load_split("digits", "train"), load_split("digits", "test")
+    else:
+        train = load_split("mnist_idx", "test[:9000]", data_dir=_MNIST_DIR.value)
+        test = load_split("mnist_idx", "test[9000:]", data_dir=_MNIST_DIR.value)
+    side = train.images.shape[1]
+    steps = dict(item.split("=") for item in _STEPS.value)
     classifier = train_digits_classifier(train, test)
     reference = gaussian_statistics(classifier.features(as_float_images(train)))
     test_images = as_float_images(test)
@@ -65,9 +81,10 @@ def main(argv):
 
     results = []
     for name in _CONFIGS.value:
-        config = from_mapping(
-            ExperimentConfig, importlib.import_module(f"experiments.configs.{name}").get_config()
-        )
+        raw = importlib.import_module(f"experiments.configs.{name}").get_config()
+        if name in steps:
+            raw.train.num_steps = int(steps[name])
+        config = from_mapping(ExperimentConfig, raw)
         workdir = Path("runs") / name
         start = time.perf_counter()
         if loop.train(config, workdir).interrupted:
@@ -76,14 +93,15 @@ def main(argv):
         _, state, engine = loop.load_latest(config, workdir)
         samples = engine.sample(state, jax.random.key(1234), _NUM.value)
         small = np.asarray(
-            jax.image.resize(jnp.asarray(samples), (len(samples), 8, 8, 1), "linear")
+            jax.image.resize(jnp.asarray(samples), (len(samples), side, side, 1), "linear")
         )
-        save_grid(samples[:100], out / "gan_digits" / f"{name}.png", columns=10)
-        subsets = [fd(small[i : i + len(test_images)]) for i in range(0, 3 * 297, 297)]
+        save_grid(samples[:100], out / f"gan_{dataset}" / f"{name}.png", columns=10)
+        n = len(test_images)
+        subsets = [fd(small[i : i + n]) for i in range(0, min(3, len(small) // n) * n, n)]
         row = {
             "config": name,
             "fd": fd(small),
-            "fd_297": [round(v, 3) for v in subsets],
+            "fd_subsets": [round(v, 3) for v in subsets],
             "train_seconds_this_call": round(train_seconds, 1),
         }
         if config.model.get("class_conditional"):
@@ -97,29 +115,36 @@ def main(argv):
         results.append(row)
         logging.info("%s", row)
 
+    n = len(test_images)
     lines = [
-        "| config | steps | digits FD (1,000 samples) | FD at 297 samples (3 draws) "
+        f"| config | steps | classifier FD ({_NUM.value:,} samples) | FD at {n:,} samples "
         "| label agreement | steps/s |",
         "|---|---|---|---|---|---|",
     ]
     for r in results:
         agreement = f"{r['label_agreement']:.3f}" if "label_agreement" in r else ""
+        speed = r["median_steps_per_sec"]
         lines.append(
             f"| {r['config']} | {r['steps']} | {r['fd']:.2f} | "
-            f"{' / '.join(f'{v:.2f}' for v in r['fd_297'])} | {agreement} | "
-            f"{r['median_steps_per_sec']:.1f} |"
+            f"{' / '.join(f'{v:.2f}' for v in r['fd_subsets'])} | {agreement} | "
+            f"{'' if speed is None else f'{speed:.2f}'} |"
         )
-    lines.append(f"| real test digits (297) | | | {floor:.2f} | {classifier.test_accuracy:.3f} | |")
-    machine = f"{platform.processor() or platform.machine()}, {jax.devices()[0].platform}"
-    header = (
-        f"# Digits GANs: sample quality\n\n`python -m benchmarks.gan_digits "
-        f"--configs={','.join(_CONFIGS.value)}` on {machine} ({jax.device_count()} devices). "
-        f"Digits FD: Frechet distance of a digits classifier's hidden features against the "
-        f"training digits (lower is better; not FID). Samples are shrunk from 32x32 to 8x8.\n\n"
+    lines.append(
+        f"| real held-out images ({n:,}) | | | {floor:.2f} | {classifier.test_accuracy:.3f} "
+        "(accuracy) | |"
     )
-    (out / "gan_digits.md").write_text(header + "\n".join(lines) + "\n")
-    (out / "gan_digits.json").write_text(
-        json.dumps({"real_test_fd": floor, "results": results}, indent=1)
+    machine = f"{platform.processor() or platform.machine()}, {jax.devices()[0].platform}"
+    step_flags = f" --steps={','.join(_STEPS.value)}" if _STEPS.value else ""
+    header = (
+        f"# {dataset} GANs: sample quality\n\n`python -m benchmarks.gan_digits "
+        f"--dataset={dataset} --configs={','.join(_CONFIGS.value)}{step_flags}` on {machine} "
+        f"({jax.device_count()} devices). Classifier FD: Frechet distance of an MLP "
+        f"classifier's 64-d hidden features against the {len(train.images):,} training images "
+        f"(lower is better; not FID). Samples are resized from 32x32 to {side}x{side}.\n\n"
+    )
+    (out / f"gan_{dataset}.md").write_text(header + "\n".join(lines) + "\n")
+    (out / f"gan_{dataset}.json").write_text(
+        json.dumps({"real_heldout_fd": floor, "results": results}, indent=1)
     )
     print(header + "\n".join(lines))
 
