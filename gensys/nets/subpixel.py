@@ -5,10 +5,11 @@ A transposed convolution of stride 2 (``lax.conv_transpose``, what
 zeros. Three quarters of its multiply-adds hit those zeros, and on XLA:CPU the
 gradient of the dilated ("lhs-dilated") convolution is slow: at batch 64 the
 forward and backward passes of the three DCGAN digits layers (128 -> 64 -> 32
--> 1 channels, 4x4 -> 32x32) took 129 ms as ``nn.ConvTranspose`` and 70 ms in
-this form, and the whole DCGAN digits training step 0.242 s and 0.184 s (one
-CPU device, 2 cores). The forward pass alone is slower in this form (9 ms vs
-24 ms for the three layers), so sampling pays a little for faster training.
+-> 1 channels, 4x4 -> 32x32) took 149 ms as ``nn.ConvTranspose`` and 74 ms in
+this form (``python -m benchmarks.upsampling``, one CPU device, 2 cores), and
+the whole DCGAN digits training step 0.242 s and 0.184 s. The forward pass
+alone is slower in this form (14 ms vs 24 ms for the three layers), so
+sampling pays a little for faster training.
 
 Every output pixel ``(2i + a, 2j + b)`` of the 4x4 / stride-2 / ``SAME``
 transposed convolution sees only a 2x2 window of input pixels around ``(i, j)``,
