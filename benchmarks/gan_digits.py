@@ -89,6 +89,7 @@ def main(argv):
         return frechet_distance(*gaussian_statistics(classifier.features(images)), *reference)
 
     floor = fd(test_images)
+    n = len(test_images)  # the held-out count: model FDs are also given at this size
     logging.info("classifier accuracy %.4f; FD(test) = %.2f", classifier.test_accuracy, floor)
 
     results = []
@@ -108,7 +109,6 @@ def main(argv):
         _, state, engine = loop.load_latest(config, workdir)
         samples = engine.sample(state, jax.random.key(1234), _NUM.value)
         save_grid(samples[:100], out / f"gan_{dataset}" / f"{name}.png", columns=10)
-        n = len(test_images)
         subsets = [fd(samples[i : i + n]) for i in range(0, min(3, len(samples) // n) * n, n)]
         row = {
             "config": name,
@@ -127,7 +127,6 @@ def main(argv):
         results.append(row)
         logging.info("%s", row)
 
-    n = len(test_images)
     lines = [
         f"| config | steps | classifier FD ({_NUM.value:,} samples) | FD at {n:,} samples "
         "| label agreement | steps/s |",
