@@ -8,6 +8,7 @@ from typing import Any
 
 from gensys.data.datasets import DatasetSpec
 from gensys.diffusion.recipe import DDPMConfig, SamplerConfig, make_ddpm_recipe
+from gensys.flows.recipe import FlowConfig, make_flow_recipe
 from gensys.gan.recipe import GANConfig, make_gan_recipe
 from gensys.train.config import from_mapping
 from gensys.train.recipe import Recipe
@@ -28,6 +29,7 @@ FAMILIES: dict[str, Family] = {
     "ddpm": Family(DDPMConfig, make_ddpm_recipe, SamplerConfig),
     "vae": Family(VAEConfig, make_vae_recipe),  # VAE, conditional VAE and autoencoder
     "gan": Family(GANConfig, make_gan_recipe),  # MLP GAN, DCGAN, cGAN, LSGAN, WGAN(-GP), hinge
+    "flow": Family(FlowConfig, make_flow_recipe),  # RealNVP, Glow, NICE-style additive
 }
 
 

@@ -40,3 +40,32 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"../shared/data not available here: {path}")
     return path
+
+
+def small_run_config(
+    name: str,
+    data_cache: Path,
+    num_steps: int,
+    model: dict | None = None,
+    *,
+    split: str = "train[:32]",
+    eval_split: str = "test[:16]",
+    data_dir: str | None = None,
+):
+    """``experiments/configs/<name>.py`` shrunk for a test: batches of 8, a log, checkpoint
+    and metric line every step, 4 samples, ``model`` fields overridden; typed."""
+    import importlib
+
+    from gensys.train.config import ExperimentConfig, from_mapping
+
+    raw = importlib.import_module(f"experiments.configs.{name}").get_config()
+    raw.data.cache_dir = str(data_cache)
+    raw.data.batch_size = 8
+    raw.eval.batch_size = 8
+    raw.data.split, raw.eval.split = split, eval_split
+    if data_dir is not None:
+        raw.data.dir = data_dir
+    raw.train.update(num_steps=num_steps, log_every=1, checkpoint_every=1, num_samples=4,
+                     progress_bar=False)  # fmt: skip
+    raw.model.update(**(model or {}))
+    return from_mapping(ExperimentConfig, raw)

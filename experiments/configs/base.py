@@ -97,3 +97,13 @@ def get_gan_config() -> ml_collections.ConfigDict:
     config.family = "gan"
     config.model = config_dict_of(GANConfig())
     return config
+
+
+def get_flow_config() -> ml_collections.ConfigDict:
+    """The base config with every normalizing-flow model field at its default."""
+    from gensys.flows.recipe import FlowConfig
+
+    config = get_base_config()
+    config.family = "flow"
+    config.model = config_dict_of(FlowConfig())
+    return config

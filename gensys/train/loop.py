@@ -82,9 +82,24 @@ class _Run:
         d = self.config.data
         return load_split(d.name, split, data_dir=d.dir, cache_dir=d.cache_dir, download=d.download)
 
-    def fresh_state(self) -> LoopState:
-        spec = get_spec(self.config.data.name)
-        example = self.engine.example_batch(spec, self.config.data.batch_size)
+    def fresh_state(self, data: ArraySplit | None = None) -> LoopState:
+        """A new state, initialised on ``data``'s first batch of a seeded shuffle (models
+        with data-dependent initialisation, such as a flow's ActNorm, need real
+        examples), or on an all-zero batch when only a template to restore into is needed."""
+        c = self.config
+        if data is None:
+            example = self.engine.example_batch(get_spec(c.data.name), c.data.batch_size)
+        else:
+            order = np.random.default_rng(c.train.seed).permutation(len(data))
+            local = make_batch(
+                data,
+                order[: c.data.batch_size],
+                c.data.batch_size,
+                self.engine.recipe.representation,
+                jax.process_index(),
+                jax.process_count(),
+            )
+            example = sharding.shard_batch(local, self.engine.mesh)
         return self.engine.init(self.key(_INIT), example)
 
     def evaluate(self, state: LoopState, step: int) -> dict[str, float]:
@@ -205,7 +220,7 @@ def _train(run: _Run) -> TrainResult:
         process_index=jax.process_index(),
         process_count=jax.process_count(),
     )
-    state = run.fresh_state()
+    state = run.fresh_state(data)
     step = 0
     restored = run.checkpointer.restore_latest(state)
     if restored is not None:

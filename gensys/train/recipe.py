@@ -5,6 +5,8 @@ shards their inputs over the device mesh, and owns everything else (keys,
 data, checkpoints, metrics, samples, guards):
 
 - ``init(key, example_batch) -> state``: parameters, optimizer state(s), EMA.
+  When training starts, ``example_batch`` is a real batch of the training data (for
+  data-dependent initialisation); as a template to restore a checkpoint into, zeros.
 - ``train_step(state, batch, key) -> (state, metrics)``: one update (a GAN
   updates both players here); ``metrics`` maps names such as ``"train/loss"``
   to scalars. Examples must be weighted by ``batch["mask"]``.

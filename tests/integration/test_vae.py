@@ -1,28 +1,18 @@
 """Each VAE config trains, saves, resumes, evaluates its bound and samples (tiny sizes)."""
 
 import dataclasses
-import importlib
 
 import numpy as np
 import pytest
 
 from gensys.train import loop
-from gensys.train.config import ExperimentConfig, from_mapping
 from gensys.train.metric_writers import read_metrics
-from tests.conftest import shared_data
+from tests.conftest import shared_data, small_run_config
 
 
 def tiny(name, data_cache, num_steps, model=None, **data):
-    raw = importlib.import_module(f"experiments.configs.{name}").get_config()
-    raw.data.cache_dir = str(data_cache)
-    raw.data.batch_size = 8
-    raw.eval.batch_size = 8
-    raw.data.split = data.get("split", "train[:32]")
-    raw.eval.split = data.get("eval_split", "test[:16]")
-    raw.train.update(num_steps=num_steps, log_every=1, checkpoint_every=1, num_samples=4,
-                     progress_bar=False)  # fmt: skip
-    raw.model.update(hidden=(16,), latent_dim=2, iwae_samples=10, iwae_chunk=4, **(model or {}))
-    return from_mapping(ExperimentConfig, raw)
+    small = {"hidden": (16,), "latent_dim": 2, "iwae_samples": 10, "iwae_chunk": 4}
+    return small_run_config(name, data_cache, num_steps, {**small, **(model or {})}, **data)
 
 
 FIGURES = {

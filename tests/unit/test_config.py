@@ -24,8 +24,10 @@ def test_every_experiment_config_builds(path):
     spec.loader.exec_module(module)
     config = from_mapping(ExperimentConfig, module.get_config())
     model = path.stem.split("_")[0]  # files are <model>_<dataset>.py
-    families = {"ae": "vae", "cvae": "vae"} | dict.fromkeys(
-        ("gan", "dcgan", "cgan", "lsgan", "wgangp"), "gan"
+    families = (
+        {"ae": "vae", "cvae": "vae"}
+        | dict.fromkeys(("gan", "dcgan", "cgan", "lsgan", "wgangp"), "gan")
+        | dict.fromkeys(("realnvp", "glow"), "flow")
     )
     assert config.family == families.get(model, model)
     build_recipe(config.family, config.model, get_spec(config.data.name), config.sampler)

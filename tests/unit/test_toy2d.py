@@ -24,13 +24,17 @@ def test_splits_are_fixed_sliceable_and_continuous():
         load_split("checkerboard", "valid")
 
 
-def test_gaussians8_entropy_by_monte_carlo():
-    x = toy2d.gaussians8(np.random.default_rng(0), 200_000)
-    log_p = toy2d.gaussians8_log_density(x)
-    entropy, se = -log_p.mean(), log_p.std() / np.sqrt(len(log_p))
-    assert abs(entropy - 2.828) < 4 * se + 1e-3
-    # Under the sum of ln 8 and one component's entropy: the components overlap a little.
-    assert entropy < np.log(8) + 1 + np.log(2 * np.pi * toy2d.GAUSSIANS8_STD**2)
+@pytest.mark.parametrize("name", ["gaussians8", "two_moons"])
+def test_entropy_by_monte_carlo_and_density_integrates_to_one(name):
+    entropy, se = toy2d.entropy_monte_carlo(name, 100_000, seed=0)
+    assert abs(entropy - toy2d.ENTROPIES[name]) < 4 * se + 1e-3
+    grid = np.linspace(-6, 6, 401)
+    points = np.stack(np.meshgrid(grid, grid), -1).reshape(-1, 2)
+    mass = np.exp(toy2d.LOG_DENSITIES[name](points)).sum() * (grid[1] - grid[0]) ** 2
+    assert mass == pytest.approx(1.0, abs=1e-3)
+    if name == "gaussians8":
+        # Under the sum of ln 8 and one component's entropy: the components overlap a little.
+        assert entropy < np.log(8) + 1 + np.log(2 * np.pi * toy2d.GAUSSIANS8_STD**2)
 
 
 def test_checkerboard_is_uniform_on_area_32():

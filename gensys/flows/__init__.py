@@ -1,0 +1,49 @@
+"""Normalizing flows: bijectors, couplings, the flow distribution and dequantization."""
+
+from gensys.flows.bijectors import (
+    Bijector,
+    actnorm,
+    actnorm_data_init,
+    chain,
+    invert,
+    logit_preprocessing,
+    lu_conv1x1,
+    lu_conv1x1_init,
+    shift,
+    squeeze,
+    sum_per_example,
+)
+from gensys.flows.coupling import (
+    additive_coupling,
+    affine_coupling,
+    channel_mask,
+    checkerboard_mask,
+)
+from gensys.flows.distribution import (
+    FlowDistribution,
+    bits_per_dim,
+    discrete_log_likelihood_bound,
+    uniform_dequantize,
+)
+
+__all__ = [
+    "Bijector",
+    "FlowDistribution",
+    "actnorm",
+    "actnorm_data_init",
+    "additive_coupling",
+    "affine_coupling",
+    "bits_per_dim",
+    "chain",
+    "channel_mask",
+    "checkerboard_mask",
+    "discrete_log_likelihood_bound",
+    "invert",
+    "logit_preprocessing",
+    "lu_conv1x1",
+    "lu_conv1x1_init",
+    "shift",
+    "squeeze",
+    "sum_per_example",
+    "uniform_dequantize",
+]
