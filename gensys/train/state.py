@@ -39,8 +39,13 @@ def make_optimizer(
     b1: float = 0.9,
     b2: float = 0.999,
     weight_decay: float = 0.0,
+    weight_decay_mask: Any = None,
 ) -> optax.GradientTransformation:
-    """Adam(W) with a linear warm-up to a constant rate and optional global-norm clipping."""
+    """Adam(W) with a linear warm-up to a constant rate and optional global-norm clipping.
+
+    ``weight_decay_mask`` (a pytree of bools, or a function of the params giving one)
+    exempts the leaves marked ``False`` from the decay, e.g. parameters held fixed.
+    """
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
     lr = (
@@ -51,7 +56,9 @@ def make_optimizer(
     parts = []
     if grad_clip_norm is not None:
         parts.append(optax.clip_by_global_norm(grad_clip_norm))
-    parts.append(optax.adamw(lr, b1=b1, b2=b2, weight_decay=weight_decay))
+    # Without decay no mask: the optimizer state keeps the structure older checkpoints have.
+    mask = weight_decay_mask if weight_decay else None
+    parts.append(optax.adamw(lr, b1=b1, b2=b2, weight_decay=weight_decay, mask=mask))
     return optax.chain(*parts)
 
 

@@ -201,3 +201,20 @@ def test_logit_preprocessing_log_det_matches_its_formula():
     with pytest.raises(ValueError, match="alpha"):
         flows.logit_preprocessing(0.5)
     assert math.isfinite(float(log_det[0]))
+
+
+def test_weight_decay_spares_the_fixed_parts_of_the_lu_convolution():
+    from gensys.flows.recipe import decayed
+    from gensys.train.state import make_optimizer
+
+    lu = flows.lu_conv1x1_init(KEY, 3)
+    params = {"params": {"step0_conv1x1": {"lu": lu}, "step0_actnorm": {"bias": jnp.ones(3)}}}
+    optimizer = make_optimizer(1e-2, weight_decay=0.5, weight_decay_mask=decayed)
+    state = optimizer.init(params)
+    zero_grads = jax.tree.map(jnp.zeros_like, params)
+    updates, _ = optimizer.update(zero_grads, state, params)
+    new = jax.tree.map(lambda p, u: p + u, params, updates)
+    fixed, moved = new["params"]["step0_conv1x1"]["lu"], new["params"]["step0_actnorm"]["bias"]
+    np.testing.assert_array_equal(fixed["permutation"], lu["permutation"])
+    np.testing.assert_array_equal(fixed["sign"], lu["sign"])
+    assert float(moved[0]) < 1.0  # the decay does act on the others
