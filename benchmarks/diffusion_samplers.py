@@ -25,6 +25,8 @@ from pathlib import Path
 
 from absl import app, flags, logging
 
+from benchmarks.common import start_runtime
+
 _WORKDIR = flags.DEFINE_string("workdir", "runs/ddpm_digits", "Run directory of ddpm_digits.")
 _NUM = flags.DEFINE_integer("num_samples", 512, "Samples per (sampler, NFE).")
 _NFE = flags.DEFINE_list("nfe", ["10", "20", "50", "100"], "Budgets of model evaluations.")
@@ -48,11 +50,7 @@ def steps_for(name: str, nfe: int) -> int:
 
 def main(argv):
     del argv
-    from gensys.train import runtime
-
-    runtime.enable_compilation_cache()
-    runtime.quiet_library_logs()
-    runtime.set_cpu_devices(_CPU_DEVICES.value)
+    start_runtime(_CPU_DEVICES.value)
 
     import jax
     import numpy as np

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from absl import app, flags, logging
 
+from benchmarks.common import experiment_config, start_runtime
+
 DEFAULT_CONFIGS = [
     "realnvp_moons",
     "realnvp_gaussians8",
@@ -53,14 +55,7 @@ _OUT = flags.DEFINE_string("out", "benchmarks/results", "Where results and pictu
 
 def main(argv):
     del argv
-    from gensys.train import runtime
-
-    runtime.enable_compilation_cache()
-    runtime.quiet_library_logs()
-    runtime.set_cpu_devices(2)
-
-    import ast
-    import importlib
+    start_runtime(2)
 
     import jax
 
@@ -77,13 +72,8 @@ def main(argv):
     runs = {run_key(r): r for r in previous.get("runs", [])}
 
     for name in [] if _RENDER_ONLY.value else _CONFIGS.value:
-        raw = importlib.import_module(f"experiments.configs.{name}").get_config()
-        if name in steps:
-            raw.train.num_steps = int(steps[name])
         overrides = [o.split(":", 1)[1] for o in _OVERRIDES.value if o.split(":", 1)[0] == name]
-        for item in overrides:
-            key, value = item.split("=", 1)
-            raw.update_from_flattened_dict({key: ast.literal_eval(value)})
+        raw = experiment_config(name, num_steps=steps.get(name), overrides=overrides)
         raw.train.progress_bar = False
         config = from_mapping(ExperimentConfig, raw)
         workdir = Path(_WORKDIR.value) / name

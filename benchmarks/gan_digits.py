@@ -22,13 +22,14 @@ Results: ``benchmarks/results/gan_<dataset>.{json,md}`` and a grid per config.
 
 from __future__ import annotations
 
-import ast
 import json
 import platform
 import time
 from pathlib import Path
 
 from absl import app, flags, logging
+
+from benchmarks.common import experiment_config, start_runtime
 
 _CONFIGS = flags.DEFINE_list(
     "configs", ["dcgan_digits", "cgan_digits", "lsgan_digits", "wgangp_digits"], ""
@@ -45,13 +46,7 @@ _OVERRIDES = flags.DEFINE_list(
 
 def main(argv):
     del argv
-    from gensys.train import runtime
-
-    runtime.enable_compilation_cache()
-    runtime.quiet_library_logs()
-    runtime.set_cpu_devices(2)
-
-    import importlib
+    start_runtime(2)
 
     import jax
     import jax.numpy as jnp
@@ -94,12 +89,7 @@ def main(argv):
 
     results = []
     for name in _CONFIGS.value:
-        raw = importlib.import_module(f"experiments.configs.{name}").get_config()
-        for item in _OVERRIDES.value:
-            key, value = item.split("=", 1)
-            raw.update_from_flattened_dict({key: ast.literal_eval(value)})
-        if name in steps:
-            raw.train.num_steps = int(steps[name])
+        raw = experiment_config(name, num_steps=steps.get(name), overrides=_OVERRIDES.value)
         config = from_mapping(ExperimentConfig, raw)
         workdir = Path("runs") / name
         start = time.perf_counter()

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from absl import app, flags, logging
 
+from benchmarks.common import start_runtime
+
 _LOSSES = flags.DEFINE_list("losses", ["minimax", "nonsaturating", "lsgan", "wgan_gp"], "")
 _SEEDS = flags.DEFINE_list("seeds", ["0", "1"], "Training seeds per loss.")
 _STEPS = flags.DEFINE_integer("num_steps", 3000, "Generator steps per run.")
@@ -34,11 +36,7 @@ _OUT = flags.DEFINE_string("out", "benchmarks/results", "Where results and pictu
 
 def main(argv):
     del argv
-    from gensys.train import runtime
-
-    runtime.enable_compilation_cache()
-    runtime.quiet_library_logs()
-    runtime.set_cpu_devices(2)
+    start_runtime(2)
 
     import jax
     import numpy as np

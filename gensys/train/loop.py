@@ -83,22 +83,17 @@ class _Run:
         return load_split(d.name, split, data_dir=d.dir, cache_dir=d.cache_dir, download=d.download)
 
     def fresh_state(self, data: ArraySplit | None = None) -> LoopState:
-        """A new state, initialised on ``data``'s first batch of a seeded shuffle (models
-        with data-dependent initialisation, such as a flow's ActNorm, need real
-        examples), or on an all-zero batch when only a template to restore into is needed."""
-        c = self.config
+        """A new state, initialised on the first batch of a seeded shuffle of ``data`` (for
+        data-dependent init such as ActNorm's), or on zeros for a template to restore into."""
+        c, recipe = self.config, self.engine.recipe
         if data is None:
             example = self.engine.example_batch(get_spec(c.data.name), c.data.batch_size)
         else:
-            order = np.random.default_rng(c.train.seed).permutation(len(data))
+            first = np.random.default_rng(c.train.seed).permutation(len(data))[: c.data.batch_size]
             local = make_batch(
-                data,
-                order[: c.data.batch_size],
-                c.data.batch_size,
-                self.engine.recipe.representation,
-                jax.process_index(),
-                jax.process_count(),
-            )
+                data, first, c.data.batch_size, recipe.representation,
+                jax.process_index(), jax.process_count(),
+            )  # fmt: skip
             example = sharding.shard_batch(local, self.engine.mesh)
         return self.engine.init(self.key(_INIT), example)
 
