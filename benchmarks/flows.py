@@ -35,6 +35,7 @@ DEFAULT_CONFIGS = [
     "glow_digits",
     "glow_mnist",
 ]
+QUOTES = "'\""  # stripped from override values in picture names
 # Published bits/dim on MNIST (trained on 60,000 images, evaluated on the test set).
 LITERATURE = {"realnvp_mnist": 1.06, "glow_mnist": 1.05}
 
@@ -116,7 +117,8 @@ def main(argv):
         for picture in (workdir / "samples").glob(f"*_{result.step:07d}*.png"):
             stem = picture.stem.replace(f"_{result.step:07d}", "")
             suffix = "".join(
-                f"_{o.split('=')[0].split('.')[-1]}{o.split('=')[1]}" for o in overrides
+                f"_{o.split('=')[0].split('.')[-1]}{o.split('=')[1].strip(QUOTES)}"
+                for o in overrides
             )
             shutil.copy(picture, out / "flows" / f"{name}{suffix}_{stem}.png")
         results_path.write_text(json.dumps({"runs": list(runs.values())}, indent=1))
