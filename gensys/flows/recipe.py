@@ -65,6 +65,7 @@ class FlowConfig:
     additive: bool = False  # NICE's volume-preserving couplings
     learning_rate: float = 1e-3
     warmup_steps: int = 0
+    decay_steps: int = 0  # > 0: cosine decay of the rate to 1 % at this step
     grad_clip_norm: float = 50.0
     weight_decay: float = 0.0  # AdamW's decoupled decay: small data (digits) overfit without it
     ema_decay: float = 0.999
@@ -146,6 +147,7 @@ def make_flow_recipe(config: FlowConfig, spec: DatasetSpec) -> Recipe:
         grad_clip_norm=config.grad_clip_norm,
         weight_decay=config.weight_decay,
         weight_decay_mask=decayed,
+        decay_steps=config.decay_steps,
     )
 
     def distribution(params) -> FlowDistribution:

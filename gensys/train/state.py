@@ -40,19 +40,29 @@ def make_optimizer(
     b2: float = 0.999,
     weight_decay: float = 0.0,
     weight_decay_mask: Any = None,
+    decay_steps: int = 0,
 ) -> optax.GradientTransformation:
     """Adam(W) with a linear warm-up to a constant rate and optional global-norm clipping.
 
     ``weight_decay_mask`` (a pytree of bools, or a function of the params giving one)
     exempts the leaves marked ``False`` from the decay, e.g. parameters held fixed.
+    ``decay_steps > 0``: after the warm-up the rate follows a cosine down to 1 % of
+    ``learning_rate`` at step ``decay_steps`` (Loshchilov & Hutter 2017) and stays there.
     """
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-    lr = (
-        optax.linear_schedule(0.0, learning_rate, warmup_steps)
-        if warmup_steps > 0
-        else learning_rate
-    )
+    if decay_steps and decay_steps <= warmup_steps:
+        raise ValueError(
+            f"decay_steps must exceed warmup_steps ({warmup_steps}), got {decay_steps}"
+        )
+    if decay_steps:
+        lr = optax.warmup_cosine_decay_schedule(
+            0.0, learning_rate, warmup_steps, decay_steps, end_value=0.01 * learning_rate
+        )
+    elif warmup_steps > 0:
+        lr = optax.linear_schedule(0.0, learning_rate, warmup_steps)
+    else:
+        lr = learning_rate
     parts = []
     if grad_clip_norm is not None:
         parts.append(optax.clip_by_global_norm(grad_clip_norm))

@@ -1,0 +1,32 @@
+"""The shared optimizer: warm-up, cosine decay, and its argument checks."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gensys.train.state import make_optimizer
+
+
+def step_sizes(optimizer, steps):
+    """|update| per step for a constant gradient (Adam normalises it to the learning rate)."""
+    params = {"w": jnp.zeros(())}
+    state = optimizer.init(params)
+    sizes = []
+    for _ in range(steps):
+        updates, state = optimizer.update({"w": jnp.ones(())}, state, params)
+        sizes.append(abs(float(updates["w"])))
+    return np.array(sizes)
+
+
+def test_cosine_decay_after_warm_up_ends_at_one_percent():
+    sizes = step_sizes(
+        make_optimizer(1e-2, warmup_steps=4, decay_steps=20, grad_clip_norm=None), 30
+    )
+    np.testing.assert_allclose(sizes[:4], 1e-2 * np.arange(4) / 4, atol=1e-6)
+    assert sizes[4] == pytest.approx(1e-2, rel=1e-3)
+    assert np.all(np.diff(sizes[4:21]) < 0)  # falls all the way
+    np.testing.assert_allclose(sizes[20:], 1e-4, rtol=1e-3)  # then stays at 1 %
+    constant = step_sizes(make_optimizer(1e-2, grad_clip_norm=None), 5)
+    np.testing.assert_allclose(constant, 1e-2, rtol=1e-3)
+    with pytest.raises(ValueError, match="decay_steps must exceed warmup_steps"):
+        make_optimizer(1e-2, warmup_steps=10, decay_steps=10)
