@@ -134,7 +134,7 @@ def run_key(run: dict) -> str:
     return ",".join([run["config"], *run.get("overrides", [])])
 
 
-def test_points_floor(dataset: str) -> float:
+def floor_on_test_points(dataset: str) -> float:
     """The true density's mean NLL on the same 10,000 test points the models are scored on
     (the entropy up to the sampling noise of those points)."""
     from gensys.data import toy2d
@@ -163,7 +163,7 @@ def render(runs: list[dict], machine: str) -> str:
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in toys:
-            floor = test_points_floor(r["dataset"])
+            floor = floor_on_test_points(r["dataset"])
             changed = f" ({', '.join(r['overrides'])})" if r.get("overrides") else ""
             lines.append(
                 f"| {r['config']}{changed} | {r['steps']} | {r['nll_nats']:.3f} | "

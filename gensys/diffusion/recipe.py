@@ -25,7 +25,13 @@ from gensys.diffusion.sampling import GRIDS, SAMPLERS, make_sampler, make_sampli
 from gensys.diffusion.schedules import make_schedule
 from gensys.nets.unet import UNet
 from gensys.train.recipe import Recipe
-from gensys.train.state import TrainState, ema_decay_at, ema_update, make_optimizer, masked_mean
+from gensys.train.state import (
+    TrainState,
+    apply_gradients,
+    fresh_train_state,
+    make_optimizer,
+    masked_mean,
+)
 
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
@@ -152,12 +158,7 @@ def make_ddpm_recipe(
         x = jnp.zeros_like(batch["image"])
         t = jnp.zeros((x.shape[0],), jnp.int32)
         params = net.init({"params": key}, x, t, labels_of(batch))
-        return TrainState(
-            step=jnp.zeros((), jnp.int32),
-            params=params,
-            opt_state=optimizer.init(params),
-            ema_params=params,
-        )
+        return fresh_train_state(params, optimizer)
 
     def train_step(state: TrainState, batch: dict, key: jax.Array):
         loss_key, dropout_key, label_key = jax.random.split(key, 3)
@@ -177,12 +178,7 @@ def make_ddpm_recipe(
             return masked_mean(per_example, batch["mask"])
 
         loss, grads = jax.value_and_grad(loss_fn)(state.params)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = jax.tree.map(lambda p, u: p + u, state.params, updates)
-        ema = ema_update(state.ema_params, params, ema_decay_at(state.step, config.ema_decay))
-        new_state = TrainState(
-            step=state.step + 1, params=params, opt_state=opt_state, ema_params=ema
-        )
+        new_state = apply_gradients(state, grads, optimizer, config.ema_decay)
         grad_norm = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in jax.tree.leaves(grads)))
         return new_state, {"train/loss": loss, "train/grad_norm": grad_norm}
 

@@ -38,7 +38,13 @@ from gensys.flows.distribution import (
 )
 from gensys.nets.flows import ARCHITECTURES, CouplingFlow, MultiScaleFlow, as_bijector
 from gensys.train.recipe import Recipe
-from gensys.train.state import TrainState, ema_decay_at, ema_update, make_optimizer, masked_mean
+from gensys.train.state import (
+    TrainState,
+    apply_gradients,
+    fresh_train_state,
+    make_optimizer,
+    masked_mean,
+)
 
 PREPROCESSINGS = ("logit", "shift")
 FIGURE_TEMPERATURES = (0.0, 0.5, 0.7, 0.85, 1.0)
@@ -175,7 +181,7 @@ def make_flow_recipe(config: FlowConfig, spec: DatasetSpec) -> Recipe:
         # ActNorm initialises from the activations of this batch (its real examples).
         x = y if preprocessing is None else preprocessing.inverse(y)
         params = model.init(init_key, x, inverse=True, weights=batch["mask"])
-        return TrainState(jnp.zeros((), jnp.int32), params, optimizer.init(params), params)
+        return fresh_train_state(params, optimizer)
 
     def train_step(state: TrainState, batch: dict, key: jax.Array):
         def loss_fn(params):
@@ -183,16 +189,13 @@ def make_flow_recipe(config: FlowConfig, spec: DatasetSpec) -> Recipe:
             return masked_mean(nll, batch["mask"]) / dims, nll
 
         (loss, nll), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = jax.tree.map(lambda p, u: p + u, state.params, updates)
-        ema = ema_update(state.ema_params, params, ema_decay_at(state.step, config.ema_decay))
-        mean_nll = masked_mean(nll, batch["mask"])
+        mean_nll = loss * dims
         metrics = {
             "train/loss": loss,
             "train/nll_nats": mean_nll,
             "train/bpd": bits_per_dim(mean_nll, dims),
         }
-        return TrainState(state.step + 1, params, opt_state, ema), metrics
+        return apply_gradients(state, grads, optimizer, config.ema_decay), metrics
 
     def eval_step(state: TrainState, batch: dict, key: jax.Array) -> dict:
         nll = nll_nats(state.ema_params, batch, key)

@@ -20,6 +20,21 @@ class TrainState:
     ema_params: Any
 
 
+def fresh_train_state(params: Any, optimizer: optax.GradientTransformation) -> TrainState:
+    """Step 0, the optimizer's initial state, and the EMA starting at ``params``."""
+    return TrainState(jnp.zeros((), jnp.int32), params, optimizer.init(params), params)
+
+
+def apply_gradients(
+    state: TrainState, grads: Any, optimizer: optax.GradientTransformation, ema_decay: float
+) -> TrainState:
+    """One optimizer update of ``state.params`` and its EMA (warmed up by :func:`ema_decay_at`)."""
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params = jax.tree.map(lambda p, u: p + u, state.params, updates)
+    ema = ema_update(state.ema_params, params, ema_decay_at(state.step, ema_decay))
+    return TrainState(state.step + 1, params, opt_state, ema)
+
+
 def ema_decay_at(step: jax.Array, decay: float) -> jax.Array:
     """Warmed-up EMA decay ``min(decay, (1 + n) / (10 + n))``: early averages leave the init."""
     n = step.astype(jnp.float32)

@@ -45,7 +45,13 @@ from gensys.distributions import (
 from gensys.nets.conv import ConvDecoder, ConvGaussianEncoder, check_conv_shape
 from gensys.nets.mlp import ACTIVATIONS, Decoder, GaussianEncoder
 from gensys.train.recipe import Recipe
-from gensys.train.state import TrainState, ema_decay_at, ema_update, make_optimizer, masked_mean
+from gensys.train.state import (
+    TrainState,
+    apply_gradients,
+    fresh_train_state,
+    make_optimizer,
+    masked_mean,
+)
 from gensys.vae.bounds import elbo, iwae_bound
 
 DECODERS = ("bernoulli", "logistic", "gaussian")
@@ -166,7 +172,7 @@ def make_vae_recipe(config: VAEConfig, spec: DatasetSpec) -> Recipe:
         z = jnp.zeros((x.shape[0], config.latent_dim))
         dec = decoder.init(dec_key, z, condition)
         params = {"encoder": enc, "decoder": dec}
-        return TrainState(jnp.zeros((), jnp.int32), params, optimizer.init(params), params)
+        return fresh_train_state(params, optimizer)
 
     def objective(params, batch, key, kl_weight):
         x, condition = data_of(batch["image"]), condition_of(batch)
@@ -195,16 +201,13 @@ def make_vae_recipe(config: VAEConfig, spec: DatasetSpec) -> Recipe:
             return masked_mean(-terms["elbo"], batch["mask"]), terms
 
         (loss, terms), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = jax.tree.map(lambda p, u: p + u, state.params, updates)
-        ema = ema_update(state.ema_params, params, ema_decay_at(state.step, config.ema_decay))
         metrics = {
             "train/loss": loss,
             "train/kl": masked_mean(terms["kl"], batch["mask"]),
             "train/reconstruction": masked_mean(terms["reconstruction"], batch["mask"]),
             "train/kl_weight": weight,
         }
-        return TrainState(state.step + 1, params, opt_state, ema), metrics
+        return apply_gradients(state, grads, optimizer, config.ema_decay), metrics
 
     def eval_step(state: TrainState, batch: dict, key: jax.Array) -> dict:
         params = state.ema_params
