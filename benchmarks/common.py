@@ -27,3 +27,94 @@ def experiment_config(name: str, *, num_steps: int | None = None, overrides: Seq
     if num_steps is not None:
         raw.train.num_steps = int(num_steps)
     return raw
+
+
+def train_from_scratch(name: str, workdir, *, num_steps=None, overrides: Sequence[str] = ()):
+    """Trains ``experiments/configs/<name>.py`` in an emptied ``workdir``; returns the typed
+    config, the loop's result and the wall time in seconds."""
+    import shutil
+    import time
+
+    from gensys.train import loop
+    from gensys.train.config import ExperimentConfig, from_mapping
+
+    raw = experiment_config(name, num_steps=num_steps, overrides=overrides)
+    raw.train.progress_bar = False
+    config = from_mapping(ExperimentConfig, raw)
+    shutil.rmtree(workdir, ignore_errors=True)
+    start = time.perf_counter()
+    result = loop.train(config, workdir)
+    seconds = time.perf_counter() - start
+    if result.interrupted:
+        raise SystemExit("interrupted (SIGTERM) before the end of training")
+    return config, result, seconds
+
+
+def median_seconds(fn, calls: int = 5) -> float:
+    """Median wall time of ``calls`` calls of ``fn(i)`` (blocked until ready) after one
+    warm-up call (which compiles)."""
+    import statistics
+    import time
+
+    import jax
+
+    jax.block_until_ready(fn(0))
+    times = []
+    for i in range(calls):
+        tick = time.perf_counter()
+        jax.block_until_ready(fn(i + 1))
+        times.append(time.perf_counter() - tick)
+    return statistics.median(times)
+
+
+def copy_final_pictures(workdir, step: int, destination, prefix: str) -> None:
+    """The run's pictures of its last step, as ``<destination>/<prefix>_<kind>.png``."""
+    import shutil
+    from pathlib import Path
+
+    Path(destination).mkdir(parents=True, exist_ok=True)
+    for picture in (Path(workdir) / "samples").glob(f"*_{step:07d}*.png"):
+        stem = picture.stem.replace(f"_{step:07d}", "")
+        shutil.copy(picture, Path(destination) / f"{prefix}_{stem}.png")
+
+
+def run_key(run: dict) -> str:
+    """One row per config and set of overrides."""
+    return ",".join([run["config"], *run.get("overrides", [])])
+
+
+def load_runs(path) -> dict[str, dict]:
+    """The runs of a results JSON file by :func:`run_key` (none when it does not exist)."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    return {run_key(r): r for r in previous.get("runs", [])}
+
+
+def save_runs(path, runs: dict[str, dict]) -> None:
+    import json
+    from pathlib import Path
+
+    Path(path).write_text(json.dumps({"runs": list(runs.values())}, indent=1))
+
+
+def overrides_of(name: str, overrides: Sequence[str]) -> list[str]:
+    """The ``key=value`` parts of the ``config:key=value`` overrides that name ``name``."""
+    return [o.split(":", 1)[1] for o in overrides if o.split(":", 1)[0] == name]
+
+
+def picture_prefix(name: str, overrides: Sequence[str]) -> str:
+    """``<config>_<field><value>...``: file names of a run's pictures, without quotes."""
+    suffix = "".join(f"_{o.split('=')[0].split('.')[-1]}{o.split('=')[1]}" for o in overrides)
+    return (name + suffix).replace("'", "").replace('"', "")
+
+
+def machine() -> str:
+    """The processor and JAX platform, for the tables' headers."""
+    import platform
+
+    import jax
+
+    return f"{platform.processor() or platform.machine()}, {jax.devices()[0].platform}"

@@ -16,16 +16,22 @@ at temperatures 0, 0.5, 0.7, 0.85, 1) in ``benchmarks/results/flows/``.
 
 from __future__ import annotations
 
-import json
-import platform
-import shutil
-import statistics
-import time
 from pathlib import Path
 
 from absl import app, flags, logging
 
-from benchmarks.common import experiment_config, start_runtime
+from benchmarks.common import (
+    copy_final_pictures,
+    load_runs,
+    machine,
+    median_seconds,
+    overrides_of,
+    picture_prefix,
+    run_key,
+    save_runs,
+    start_runtime,
+    train_from_scratch,
+)
 
 DEFAULT_CONFIGS = [
     "realnvp_moons",
@@ -35,7 +41,6 @@ DEFAULT_CONFIGS = [
     "glow_digits",
     "glow_mnist",
 ]
-QUOTES = "'\""  # stripped from override values in picture names
 # Published bits/dim on MNIST (trained on 60,000 images, evaluated on the test set).
 LITERATURE = {"realnvp_mnist": 1.06, "glow_mnist": 1.05}
 
@@ -63,37 +68,25 @@ def main(argv):
     from gensys.data import toy2d
     from gensys.data.datasets import get_spec
     from gensys.train import loop
-    from gensys.train.config import ExperimentConfig, from_mapping
 
     out = Path(_OUT.value)
     (out / "flows").mkdir(parents=True, exist_ok=True)
     steps = dict(item.split("=") for item in _STEPS.value)
     results_path = out / "flows.json"
-    previous = json.loads(results_path.read_text()) if results_path.exists() else {}
-    runs = {run_key(r): r for r in previous.get("runs", [])}
+    runs = load_runs(results_path)
 
     for name in [] if _RENDER_ONLY.value else _CONFIGS.value:
-        overrides = [o.split(":", 1)[1] for o in _OVERRIDES.value if o.split(":", 1)[0] == name]
-        raw = experiment_config(name, num_steps=steps.get(name), overrides=overrides)
-        raw.train.progress_bar = False
-        config = from_mapping(ExperimentConfig, raw)
+        overrides = overrides_of(name, _OVERRIDES.value)
         workdir = Path(_WORKDIR.value) / name
-        shutil.rmtree(workdir, ignore_errors=True)
-        start = time.perf_counter()
-        result = loop.train(config, workdir)
-        seconds = time.perf_counter() - start
-        if result.interrupted:
-            raise SystemExit("interrupted (SIGTERM) before the end of training")
+        config, result, seconds = train_from_scratch(
+            name, workdir, num_steps=steps.get(name), overrides=overrides
+        )
         _, state, engine = loop.load_latest(config, workdir)
-        key = jax.random.key(0)
-        jax.block_until_ready(engine.sample(state, key, _NUM_SAMPLES.value))
-        times = []
-        for i in range(5):
-            tick = time.perf_counter()
-            jax.block_until_ready(
-                engine.sample(state, jax.random.fold_in(key, i), _NUM_SAMPLES.value)
+        sample_seconds = median_seconds(
+            lambda i, engine=engine, state=state: engine.sample(
+                state, jax.random.fold_in(jax.random.key(0), i), _NUM_SAMPLES.value
             )
-            times.append(time.perf_counter() - tick)
+        )
         params = sum(x.size for x in jax.tree.leaves(state.model.params))
         spec = get_spec(config.data.name)
         m = result.last_metrics
@@ -108,30 +101,18 @@ def main(argv):
             "nll_nats": m["eval/nll_nats"],
             "bpd": m["eval/bpd"],
             "train_seconds": seconds,
-            "samples_per_second": _NUM_SAMPLES.value / statistics.median(times),
+            "samples_per_second": _NUM_SAMPLES.value / sample_seconds,
             "overrides": overrides,
             "entropy_floor": toy2d.ENTROPIES.get(spec.builder) if spec.num_levels == 0 else None,
         }
         runs[run_key(run)] = run
         logging.info("%s", run)
-        for picture in (workdir / "samples").glob(f"*_{result.step:07d}*.png"):
-            stem = picture.stem.replace(f"_{result.step:07d}", "")
-            suffix = "".join(
-                f"_{o.split('=')[0].split('.')[-1]}{o.split('=')[1].strip(QUOTES)}"
-                for o in overrides
-            )
-            shutil.copy(picture, out / "flows" / f"{name}{suffix}_{stem}.png")
-        results_path.write_text(json.dumps({"runs": list(runs.values())}, indent=1))
+        copy_final_pictures(workdir, result.step, out / "flows", picture_prefix(name, overrides))
+        save_runs(results_path, runs)
 
-    machine = f"{platform.processor() or platform.machine()}, {jax.devices()[0].platform}"
-    table = render(list(runs.values()), machine)
+    table = render(list(runs.values()), machine())
     (out / "flows.md").write_text(table)
     print(table)
-
-
-def run_key(run: dict) -> str:
-    """One row per config and set of overrides."""
-    return ",".join([run["config"], *run.get("overrides", [])])
 
 
 def floor_on_test_points(dataset: str) -> float:

@@ -3,13 +3,14 @@
 - :func:`normal_kl`: ``KL(N(m1, v1) || N(m2, v2))`` between diagonal Gaussians;
 - :func:`normal_log_prob`: ``log N(x; mean, e^{log_var})``;
 - :func:`bernoulli_log_prob`: ``x log sigmoid(l) + (1 - x) log sigmoid(-l)`` from logits;
+- :func:`categorical_log_prob`: ``log softmax(logits)[x]`` for integer levels ``x``;
 - :func:`discretized_gaussian_log_likelihood` (Ho et al. 2020, eq. 13) and
   :func:`discretized_logistic_log_likelihood` (Salimans et al. 2017, PixelCNN++):
   the probability of the bin of ``x`` among ``num_levels`` evenly spaced values
   in ``[-1, 1]``, the end bins reaching to infinity.
 
 Each returns an array shaped like ``x``; families sum it over the dimensions
-they model.
+they model. :func:`bits_per_dim` turns nats per example into bits per dimension.
 """
 
 from __future__ import annotations
@@ -50,6 +51,25 @@ def bernoulli_log_prob(x, logits) -> jax.Array:
     Computed with log-sigmoids, never probabilities: exact at logits of +-100.
     """
     return x * jax.nn.log_sigmoid(logits) + (1 - x) * jax.nn.log_sigmoid(-logits)
+
+
+def categorical_log_prob(x: jax.Array, logits: jax.Array) -> jax.Array:
+    """Elementwise ``log softmax(logits)[..., x]``: ``x`` integer levels ``[...]`` in
+    ``[0, L)``, ``logits`` ``[..., L]``. The exact discrete likelihood of the autoregressive
+    models (a categorical over the data's levels: 2 for binary images, 17 for digits)."""
+    checks.check_integer(x, "x")
+    if logits.shape[:-1] != x.shape:
+        raise ValueError(
+            f"logits must have shape x.shape + (L,) = {tuple(x.shape)} + (L,), "
+            f"got {tuple(logits.shape)}"
+        )
+    log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+    return jnp.take_along_axis(log_probs, x[..., None].astype(jnp.int32), axis=-1)[..., 0]
+
+
+def bits_per_dim(nll_nats: jax.Array, dims: int) -> jax.Array:
+    """``nll / (D ln 2)``: nats per example to bits per dimension."""
+    return nll_nats / (dims * math.log(2.0))
 
 
 def discretized_logistic_log_likelihood(

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from gensys.autoregressive.recipe import AutoregressiveConfig, make_autoregressive_recipe
 from gensys.data.datasets import DatasetSpec
 from gensys.diffusion.recipe import DDPMConfig, SamplerConfig, make_ddpm_recipe
 from gensys.flows.recipe import FlowConfig, make_flow_recipe
@@ -30,6 +31,8 @@ FAMILIES: dict[str, Family] = {
     "vae": Family(VAEConfig, make_vae_recipe),  # VAE, conditional VAE and autoencoder
     "gan": Family(GANConfig, make_gan_recipe),  # MLP GAN, DCGAN, cGAN, LSGAN, WGAN(-GP), hinge
     "flow": Family(FlowConfig, make_flow_recipe),  # RealNVP, Glow, NICE-style additive
+    # FVSBN, NADE, MADE, PixelCNN, gated PixelCNN, PixelRNN (Row LSTM), pixel Transformer
+    "autoregressive": Family(AutoregressiveConfig, make_autoregressive_recipe),
 }
 
 

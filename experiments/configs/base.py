@@ -68,6 +68,18 @@ def use_shared_mnist(config: ml_collections.ConfigDict) -> ml_collections.Config
     return config
 
 
+def use_binarized_mnist(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """Statically binarized MNIST (Larochelle & Murray 2011) from the ``.amat`` files in
+    ``../shared/data/binarized_mnist``: train on ``train``, evaluate on ``valid`` (the
+    literature reports ``test``, which is not kept there: pass ``--config.data.dir`` to a
+    directory with it and ``--config.eval.split=test``)."""
+    config.data.name = "binarized_mnist"
+    config.data.dir = "../shared/data/binarized_mnist"
+    config.data.split = "train"
+    config.eval.split = "valid"
+    return config
+
+
 def get_diffusion_config() -> ml_collections.ConfigDict:
     """The base config with every diffusion model and sampler field at its default."""
     from gensys.diffusion.recipe import DDPMConfig, SamplerConfig
@@ -106,4 +118,32 @@ def get_flow_config() -> ml_collections.ConfigDict:
     config = get_base_config()
     config.family = "flow"
     config.model = config_dict_of(FlowConfig())
+    return config
+
+
+def get_autoregressive_config() -> ml_collections.ConfigDict:
+    """The base config with every autoregressive model field at its default."""
+    from gensys.autoregressive.recipe import AutoregressiveConfig
+
+    config = get_base_config()
+    config.family = "autoregressive"
+    config.model = config_dict_of(AutoregressiveConfig())
+    return config
+
+
+def autoregressive_on_binarized_mnist(
+    config: ml_collections.ConfigDict, num_steps: int
+) -> ml_collections.ConfigDict:
+    """A digits autoregressive config moved to binarized MNIST (:func:`use_binarized_mnist`)
+    with batches of 100, evaluation in batches of 500, and a log, checkpoint, evaluation
+    and 16-sample grid on the scale of ``num_steps``."""
+    config = use_binarized_mnist(config)
+    config.data.batch_size = 100
+    config.eval.batch_size = 500
+    config.train.num_steps = num_steps
+    config.train.log_every = 200
+    config.train.checkpoint_every = 2000
+    config.train.eval_every = 5000
+    config.train.sample_every = 5000
+    config.train.num_samples = 16
     return config

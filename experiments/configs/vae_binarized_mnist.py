@@ -7,16 +7,12 @@ One stochastic layer of 50 units, two deterministic tanh layers of 200 each side
 ``--config.model.iwae_samples=5000`` gives the literature's K.
 """
 
-from experiments.configs.base import get_vae_config
+from experiments.configs.base import get_vae_config, use_binarized_mnist
 
 
 def get_config():
-    config = get_vae_config()
-    config.data.name = "binarized_mnist"
-    config.data.dir = "../shared/data/binarized_mnist"
-    config.data.split = "train"
+    config = use_binarized_mnist(get_vae_config())
     config.data.batch_size = 100
-    config.eval.split = "valid"
     config.eval.batch_size = 100
 
     config.train.num_steps = 100_000

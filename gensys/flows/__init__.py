@@ -1,5 +1,6 @@
 """Normalizing flows: bijectors, couplings, the flow distribution and dequantization."""
 
+from gensys.distributions import bits_per_dim
 from gensys.flows.bijectors import (
     Bijector,
     actnorm,
@@ -21,7 +22,6 @@ from gensys.flows.coupling import (
 )
 from gensys.flows.distribution import (
     FlowDistribution,
-    bits_per_dim,
     discrete_log_likelihood_bound,
     uniform_dequantize,
 )

@@ -68,8 +68,3 @@ def discrete_log_likelihood_bound(log_density: jax.Array, num_levels: int, dims:
     ``log_density (B,)`` of the dequantized ``y`` in ``[0, 1)^D``."""
     check_rank(log_density, 1, "log_density")
     return log_density - dims * math.log(num_levels)
-
-
-def bits_per_dim(nll_nats: jax.Array, dims: int) -> jax.Array:
-    """``nll / (D ln 2)``."""
-    return nll_nats / (dims * math.log(2.0))

@@ -28,11 +28,11 @@ import numpy as np
 
 from gensys.data import toy2d
 from gensys.data.datasets import DatasetSpec
+from gensys.distributions import bits_per_dim
 from gensys.eval.density_maps import density_image, grid_points
 from gensys.flows.bijectors import chain, logit_preprocessing, shift
 from gensys.flows.distribution import (
     FlowDistribution,
-    bits_per_dim,
     discrete_log_likelihood_bound,
     uniform_dequantize,
 )

@@ -42,6 +42,9 @@ class TrainConfig:
     eval_every: int = 0  # 0: only at the end
     nonfinite_budget: int = 20  # skipped non-finite steps allowed before the run stops
     progress_bar: bool = True
+    # > 0: also stop once this many seconds of training have passed in this invocation
+    # (then save, sample and evaluate as at the last step); one process only.
+    max_seconds: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)

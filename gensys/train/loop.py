@@ -215,6 +215,10 @@ def _train(run: _Run) -> TrainResult:
         process_index=jax.process_index(),
         process_count=jax.process_count(),
     )
+    if c.train.max_seconds > 0 and jax.process_count() > 1:
+        raise ValueError(
+            "train.max_seconds needs one process: hosts would disagree on when to stop"
+        )
     state = run.fresh_state(data)
     step = 0
     restored = run.checkpointer.restore_latest(state)
@@ -250,6 +254,7 @@ def _train(run: _Run) -> TrainResult:
         mininterval=1.0,
         desc=c.family,
     )
+    deadline = time.perf_counter() + c.train.max_seconds if c.train.max_seconds > 0 else None
     with bar, _sigterm_flag() as stop:
         while step < c.train.num_steps:
             batch = sharding.shard_batch(next(iterator), engine.mesh)
@@ -257,7 +262,9 @@ def _train(run: _Run) -> TrainResult:
             pending.append(metrics)
             step += 1
             bar.update(1)
-            last = step == c.train.num_steps
+            last = step == c.train.num_steps or (
+                deadline is not None and time.perf_counter() >= deadline
+            )
             if step % c.train.log_every == 0 or last or stop.is_set():
                 now = time.perf_counter()
                 last_metrics = _summarise(pending)
@@ -288,6 +295,11 @@ def _train(run: _Run) -> TrainResult:
             if stop.is_set():
                 interrupted = True
                 logging.warning("SIGTERM: saved step %d in %s; exiting", step, run.workdir)
+                break
+            if last and step < c.train.num_steps:
+                logging.info(
+                    "train.max_seconds (%g s) reached at step %d", c.train.max_seconds, step
+                )
                 break
     run.checkpointer.wait()
     if not interrupted:

@@ -70,6 +70,20 @@ def test_resume_is_bit_identical_and_data_continues(tmp_path, data_cache):
     assert meta["data"] == {"epoch": 1, "position": 2, "seed": 0}  # 5 batches, 3 per epoch
 
 
+def test_time_budget_stops_saves_evaluates_and_resumes(tmp_path, data_cache):
+    # A budget spent by the first step: stop there, save, sample and evaluate.
+    config = toy_config(data_cache, num_steps=5, max_seconds=1e-6)
+    first = loop.train(config, tmp_path, make_toy_recipe())
+    assert first.step == 1
+    assert "eval/loss" in first.last_metrics
+    assert (tmp_path / "samples" / "step_0000001.png").exists()
+    # Without the budget the same directory resumes to the configured steps, exactly.
+    resumed = loop.train(toy_config(data_cache, num_steps=5), tmp_path, make_toy_recipe())
+    straight = loop.train(toy_config(data_cache, num_steps=5), tmp_path / "a", make_toy_recipe())
+    assert resumed.step == 5
+    assert_trees_equal(params_of(straight), params_of(resumed))
+
+
 def test_resume_with_reset_optimizer_is_not_identical(tmp_path, data_cache):
     # Negative control for the test above: a checkpoint that lost its optimizer
     # state (and nothing else) must not resume to the same parameters.

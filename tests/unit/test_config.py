@@ -23,13 +23,21 @@ def test_every_experiment_config_builds(path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     config = from_mapping(ExperimentConfig, module.get_config())
-    model = path.stem.split("_")[0]  # files are <model>_<dataset>.py
+    # Files are <model>_<dataset>.py; a model name may hold underscores.
+    stem = path.stem
+    binarized = stem.endswith("_binarized_mnist")
+    model = stem.removesuffix("_binarized_mnist") if binarized else stem.rsplit("_", 1)[0]
+    autoregressive = ("fvsbn", "nade", "made", "pixelcnn", "gated_pixelcnn", "pixelrnn",
+                      "pixel_transformer")  # fmt: skip
     families = (
-        {"ae": "vae", "cvae": "vae"}
-        | dict.fromkeys(("gan", "dcgan", "cgan", "lsgan", "wgangp"), "gan")
+        {"ae": "vae", "cvae": "vae", "gan_mlp": "gan"}
+        | dict.fromkeys(("dcgan", "cgan", "lsgan", "wgangp"), "gan")
         | dict.fromkeys(("realnvp", "glow"), "flow")
+        | dict.fromkeys(autoregressive, "autoregressive")
     )
     assert config.family == families.get(model, model)
+    if config.family == "autoregressive":
+        assert config.model["architecture"] == model
     build_recipe(config.family, config.model, get_spec(config.data.name), config.sampler)
 
 

@@ -1,0 +1,18 @@
+"""PixelCNN on binarized MNIST: a masked 7x7 type-A convolution and 7 residual blocks
+of 64 feature maps (van den Oord et al. 2016: 81.30 nats on test).
+
+Statically binarized MNIST from ../shared/data: trains on ``train`` (50,000 images),
+evaluates the exact NLL on ``valid`` (the literature's figures are on ``test``; see
+../shared/ANCHORS.md). Batches of 100.
+"""
+
+from experiments.configs import pixelcnn_digits
+from experiments.configs.base import autoregressive_on_binarized_mnist
+
+
+def get_config():
+    config = autoregressive_on_binarized_mnist(pixelcnn_digits.get_config(), num_steps=50_000)
+    m = config.model
+    m.hidden = 64
+    m.num_layers = 7
+    return config

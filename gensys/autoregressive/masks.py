@@ -1,0 +1,82 @@
+"""Connectivity masks that make a network autoregressive.
+
+- MADE (Germain et al. 2015, Sec. 4): each input ``d`` has degree ``m^0(d)``, its
+  position (1..D) in an ordering; each hidden unit ``k`` of layer ``l`` a degree
+  ``m^l(k)`` drawn from ``{min m^{l-1}, ..., D - 1}``. Hidden weights are kept where
+  ``m^l(k) >= m^{l-1}(k')`` (eq. 12), output weights where ``m^0(d) > m^L(k)`` (eq. 13), so
+  output ``d`` depends only on the inputs before it in the ordering. Several mask sets
+  (orderings and connectivities) train one network order- and connectivity-agnostically
+  (Sec. 4.2); :func:`made_masks` draws them reproducibly from a seed.
+- Masked convolutions (van den Oord et al. 2016, "Pixel Recurrent Neural Networks",
+  Sec. 3.4): in raster order a kernel may see the rows above its centre and the
+  pixels left of it on the centre row; type ``"A"`` (the first layer) excludes the
+  centre, type ``"B"`` (later layers, whose centre already summarises the past)
+  includes it. Single-channel images: one channel group.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+MASK_TYPES = ("A", "B")
+
+
+@functools.lru_cache(maxsize=32)
+def made_masks(
+    num_inputs: int,
+    hidden: tuple[int, ...],
+    num_masks: int = 1,
+    *,
+    order_agnostic: bool = False,
+    seed: int = 0,
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """``num_masks`` MADE mask sets for a ``num_inputs`` -> ``hidden`` -> ``num_inputs`` MLP.
+
+    Returns ``(orders, masks)``: ``orders [K, D]`` lists the input indices in the order
+    each set models them (set 0 is always the natural order ``0..D-1``; with
+    ``order_agnostic`` the others are random permutations), and ``masks`` one float32
+    array ``[K, fan_in, fan_out]`` per layer (``len(hidden) + 1`` layers) to multiply
+    the kernels with. Every set draws its own hidden degrees (connectivity-agnostic
+    training whenever ``num_masks > 1``).
+    """
+    if num_inputs < 2:
+        raise ValueError(f"num_inputs must be >= 2, got {num_inputs}")
+    if not hidden or min(hidden) < 1:
+        raise ValueError(f"hidden must list one or more positive widths, got {hidden}")
+    if num_masks < 1:
+        raise ValueError(f"num_masks must be >= 1, got {num_masks}")
+    rng = np.random.default_rng(seed)
+    orders, per_layer = [], [[] for _ in range(len(hidden) + 1)]
+    for k in range(num_masks):
+        order = rng.permutation(num_inputs) if order_agnostic and k > 0 else np.arange(num_inputs)
+        input_degrees = np.empty(num_inputs, np.int64)
+        input_degrees[order] = np.arange(1, num_inputs + 1)
+        degrees = [input_degrees]
+        for width in hidden:
+            low = min(int(degrees[-1].min()), num_inputs - 1)
+            degrees.append(rng.integers(low, num_inputs, size=width))
+        for layer in range(len(hidden)):
+            kept = degrees[layer + 1][None, :] >= degrees[layer][:, None]
+            per_layer[layer].append(kept)
+        per_layer[-1].append(input_degrees[None, :] > degrees[-1][:, None])
+        orders.append(order)
+    masks = tuple(np.stack(m).astype(np.float32) for m in per_layer)
+    return np.stack(orders), masks
+
+
+def raster_kernel_mask(kernel_shape: tuple[int, int], mask_type: str) -> np.ndarray:
+    """A ``[kh, kw, 1, 1]`` 0/1 mask: rows above the centre, the centre row left of the
+    centre, and (type ``"B"``) the centre itself."""
+    if mask_type not in MASK_TYPES:
+        raise ValueError(f"mask_type must be one of {MASK_TYPES}, got {mask_type!r}")
+    kh, kw = kernel_shape
+    if kh % 2 == 0 or kw % 2 == 0:
+        raise ValueError(f"masked kernels need odd sides, got {kernel_shape}")
+    mask = np.zeros((kh, kw), np.float32)
+    mask[: kh // 2] = 1.0
+    mask[kh // 2, : kw // 2] = 1.0
+    if mask_type == "B":
+        mask[kh // 2, kw // 2] = 1.0
+    return mask[:, :, None, None]

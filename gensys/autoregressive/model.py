@@ -1,0 +1,186 @@
+"""An autoregressive network with its exact likelihood and its samplers, in one object.
+
+``log p(x) = sum_i log Categorical(x_i; softmax(logits_i(x_{<i})))`` over the ``D`` pixels
+of an image of integer levels (2 for binary images, 17 for digits, 256 for 8-bit
+images): exact, so ``-log p(x)`` in nats and bits per dimension are the model's true NLL,
+with no dequantization and no bound.
+
+:func:`build_model` picks the network of ``architecture`` (:data:`ARCHITECTURES`);
+:class:`AutoregressiveModel` gives ``log_prob`` and ``sample`` (cached where the network
+has a ``step``: FVSBN, NADE, the Transformer) for a parameter pytree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from gensys import checks
+from gensys.autoregressive.sampling import sample_by_rerunning, sample_with_cache
+from gensys.distributions import categorical_log_prob
+from gensys.nets.fvsbn import FVSBN
+from gensys.nets.gated_pixelcnn import GatedPixelCNN
+from gensys.nets.made import MADE
+from gensys.nets.nade import NADE
+from gensys.nets.pixel_transformer import PixelTransformer
+from gensys.nets.pixelcnn import PixelCNN
+from gensys.nets.pixelrnn import PixelRNN
+
+ARCHITECTURES = (
+    "fvsbn",
+    "nade",
+    "made",
+    "pixelcnn",
+    "gated_pixelcnn",
+    "pixelrnn",
+    "pixel_transformer",
+)
+CACHED = ("fvsbn", "nade", "pixel_transformer")  # networks with an incremental ``step``
+SPATIAL = ("pixelcnn", "gated_pixelcnn", "pixelrnn")  # convolutional: one channel here
+
+
+@dataclasses.dataclass(frozen=True)
+class AutoregressiveModel:
+    """``network`` maps one-hot levels ``[B, H, W, C, L]`` (and labels) to logits of the
+    same shape, autoregressive in ``order`` (``None``: raster order)."""
+
+    architecture: str
+    network: nn.Module
+    image_shape: tuple[int, int, int]
+    num_levels: int
+    num_masks: int = 1  # MADE's mask sets; 1 for every other network
+    order: tuple[int, ...] | None = None
+
+    @property
+    def dims(self) -> int:
+        return math.prod(self.image_shape)
+
+    @property
+    def has_cache(self) -> bool:
+        return self.architecture in CACHED
+
+    def init(self, key: jax.Array, levels: jax.Array, labels: jax.Array | None = None):
+        return self.network.init(key, jax.nn.one_hot(levels, self.num_levels), labels)
+
+    def logits(self, params, levels, labels=None, mask_index=0) -> jax.Array:
+        """``[B, H, W, C, L]`` logits of every pixel given the pixels before it."""
+        onehot = jax.nn.one_hot(levels, self.num_levels)
+        if self.architecture == "made":
+            return self.network.apply(params, onehot, labels, mask_index)
+        return self.network.apply(params, onehot, labels)
+
+    def log_prob(self, params, levels, labels=None, mask_index=0) -> jax.Array:
+        """``log p(x)`` per image ``(B,)`` in nats, for ``levels [B, H, W, C]`` in ``[0, L)``."""
+        checks.check_integer(levels, "levels")
+        checks.check_shape(levels, (None, *self.image_shape), "levels")
+        log_probs = categorical_log_prob(levels, self.logits(params, levels, labels, mask_index))
+        return jnp.sum(log_probs, axis=(1, 2, 3))
+
+    def ensemble_log_prob(self, params, levels, labels=None) -> jax.Array:
+        """MADE's test-time ensemble ``log (1/K) sum_k p_k(x)`` over its ``K`` mask sets
+        (Germain et al. 2015, Sec. 4.2); the plain ``log_prob`` for the other networks."""
+        if self.num_masks == 1:
+            return self.log_prob(params, levels, labels)
+        per_mask = jnp.stack(
+            [self.log_prob(params, levels, labels, k) for k in range(self.num_masks)]
+        )
+        return jax.nn.logsumexp(per_mask, axis=0) - math.log(self.num_masks)
+
+    def sample(
+        self,
+        params,
+        key: jax.Array,
+        num: int,
+        labels: jax.Array | None = None,
+        *,
+        cached: bool = True,
+        prefix: jax.Array | None = None,
+        num_given: int = 0,
+    ) -> jax.Array:
+        """``num`` images of levels ``[num, H, W, C]``: with the network's cache when it has
+        one and ``cached``, else by re-running it per pixel. ``prefix`` and ``num_given``:
+        see :mod:`gensys.autoregressive.sampling`."""
+        if cached and self.has_cache:
+            cache = self.network.apply(params, num, method="init_cache")
+
+            def step_fn(cache, t, previous):
+                onehot = jax.nn.one_hot(previous, self.num_levels)
+                return self.network.apply(params, cache, t, onehot, method="step")
+
+            return sample_with_cache(
+                key, step_fn, cache, num, self.image_shape, prefix=prefix, num_given=num_given
+            )
+        order = None if self.order is None else jnp.asarray(self.order)
+        return sample_by_rerunning(
+            key,
+            lambda levels: self.logits(params, levels, labels),
+            num,
+            self.image_shape,
+            order=order,
+            prefix=prefix,
+            num_given=num_given,
+        )
+
+
+def build_model(
+    architecture: str,
+    image_shape: tuple[int, int, int],
+    num_levels: int,
+    *,
+    hidden: int = 64,
+    num_layers: int = 2,
+    kernel_size: int = 3,
+    first_kernel_size: int = 7,
+    num_heads: int = 4,
+    num_masks: int = 1,
+    order_agnostic: bool = False,
+    num_classes: int | None = None,
+) -> AutoregressiveModel:
+    """The network of ``architecture`` for images ``image_shape`` of ``num_levels`` levels.
+
+    ``hidden``: NADE's hidden units, each MADE hidden layer's width, the convolutional and
+    recurrent networks' feature maps, the Transformer's width. ``num_layers``: MADE's
+    hidden layers, PixelCNN's residual blocks, the gated PixelCNN's gated layers, the
+    Row LSTM layers, the Transformer blocks. ``num_classes``: class conditioning (gated
+    PixelCNN only).
+    """
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
+    if num_levels < 2:
+        raise ValueError(f"autoregressive models need >= 2 levels, got {num_levels}")
+    if math.prod(image_shape) < 2:
+        raise ValueError(f"an image needs >= 2 pixels to be autoregressive, got {image_shape}")
+    if architecture in SPATIAL and image_shape[-1] != 1:
+        raise ValueError(f"{architecture} here models one channel, got image {image_shape}")
+    if num_classes is not None and architecture != "gated_pixelcnn":
+        raise ValueError(f"class conditioning is built for gated_pixelcnn, not {architecture}")
+    if hidden < 1 or num_layers < 1:
+        raise ValueError(f"hidden and num_layers must be >= 1, got {hidden}, {num_layers}")
+    if num_masks != 1 and architecture != "made":
+        raise ValueError(f"num_masks is MADE's; {architecture} has one ordering")
+    image_shape = tuple(image_shape)
+    conv = dict(kernel_size=kernel_size, first_kernel_size=first_kernel_size)
+    networks = {
+        "fvsbn": lambda: FVSBN(image_shape, num_levels),
+        "nade": lambda: NADE(image_shape, num_levels, hidden),
+        "made": lambda: MADE(
+            image_shape, num_levels, (hidden,) * num_layers, num_masks, order_agnostic
+        ),
+        "pixelcnn": lambda: PixelCNN(num_levels, hidden, num_layers, **conv),
+        "gated_pixelcnn": lambda: GatedPixelCNN(
+            num_levels, hidden, num_layers, **conv, num_classes=num_classes
+        ),
+        "pixelrnn": lambda: PixelRNN(num_levels, hidden, num_layers, **conv),
+        "pixel_transformer": lambda: PixelTransformer(
+            image_shape, num_levels, hidden, num_layers, num_heads
+        ),
+    }
+    network = networks[architecture]()
+    order = None
+    if architecture == "made":
+        order = tuple(int(i) for i in network.masks()[0][0])
+    return AutoregressiveModel(architecture, network, image_shape, num_levels, num_masks, order)
