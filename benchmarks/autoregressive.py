@@ -10,9 +10,9 @@ configured steps or the ``--steps`` override, then reads the run's final evaluat
 (``eval/nll_nats``, ``eval/bpd``: exact, on the config's eval split) and, from the EMA
 parameters of the last checkpoint:
 
-- sampling: seconds for ``--num_samples`` images with the jitted sampler, median of 3
-  calls after a compiling one, with the model's cache (FVSBN, NADE, Transformer) and by
-  re-running the whole network per pixel (every model);
+- sampling: seconds for ``--num_samples`` images with the jitted sampler, median of
+  ``--sampling_calls`` calls after a compiling one, with the model's cache (FVSBN, NADE,
+  Transformer) and by re-running the whole network per pixel (every model);
 - outliers: AUROC of ``log p(x)`` ranking the first ``--outlier_examples`` eval images
   above noise, inverted and shifted copies of them (:mod:`gensys.eval.outliers`).
 
@@ -56,8 +56,14 @@ _CONFIGS = flags.DEFINE_list("configs", DEFAULT_CONFIGS, "Configs to train and e
 _STEPS = flags.DEFINE_list("steps", [], "Step overrides as config=steps.")
 _OVERRIDES = flags.DEFINE_list("override", [], "Field overrides of one config as config:key=value.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 16, "Images per timed sampler call.")
+_SAMPLING_CALLS = flags.DEFINE_integer(
+    "sampling_calls", 3, "Timed sampler calls (after a compiling one); the median is reported."
+)
 _OUTLIER_EXAMPLES = flags.DEFINE_integer(
     "outlier_examples", 1000, "Eval images (and as many of each outlier kind) scored."
+)
+_RECEPTIVE_FIELDS = flags.DEFINE_bool(
+    "receptive_fields", False, "Only draw receptive_fields.png (untrained networks, no training)."
 )
 _RENDER_ONLY = flags.DEFINE_bool("render_only", False, "Rewrite the table from the JSON only.")
 _WORKDIR = flags.DEFINE_string("workdir", "runs/autoregressive", "Where the runs are trained.")
@@ -92,13 +98,17 @@ def measure(name: str, overrides: list[str], steps: str | None) -> dict:
     for cached in [True, False] if model.has_cache else [False]:
         draw = jax.jit(lambda key, cached=cached: model.sample(
             params, key, _NUM_SAMPLES.value, cached=cached))  # fmt: skip
-        seconds_per_call = median_seconds(lambda i, draw=draw: draw(jax.random.key(i)), calls=3)
+        seconds_per_call = median_seconds(
+            lambda i, draw=draw: draw(jax.random.key(i)), calls=_SAMPLING_CALLS.value
+        )
         sampling["cached" if cached else "rerun"] = seconds_per_call
 
     log_prob = jax.jit(model.ensemble_log_prob)
 
     def scores(images):
-        chunks = np.array_split(images, max(1, len(images) // config.eval.batch_size))
+        # Chunks of at most 100: all on one device, and a Transformer's [B, heads, D, D]
+        # attention on 500 binarized-MNIST images at once took over 24 GiB here.
+        chunks = np.array_split(images, max(1, -(-len(images) // 100)))
         return np.concatenate([np.asarray(log_prob(params, c)) for c in chunks])
 
     levels = eval_data.spec.num_levels
@@ -122,6 +132,8 @@ def measure(name: str, overrides: list[str], steps: str | None) -> dict:
         "bpd": m["eval/bpd"],
         "train_seconds": seconds,
         "num_samples": _NUM_SAMPLES.value,
+        "max_seconds": config.train.max_seconds,
+        "eval_examples": config.eval.max_examples,
         "sampling_seconds": sampling,
         "outlier_examples": len(inliers),
         "outlier_auroc": outliers,
@@ -132,9 +144,51 @@ def measure(name: str, overrides: list[str], steps: str | None) -> dict:
     return run
 
 
+RECEPTIVE_MODELS = ["pixelcnn", "gated_pixelcnn", "pixelrnn", "pixel_transformer"]
+
+
+def receptive_fields(path: Path, side: int = 15, layers: int = 8) -> None:
+    """Which input pixels the centre pixel's logits depend on (a nonzero gradient), for
+    each network of :data:`RECEPTIVE_MODELS` with ``layers`` layers of 3x3 kernels and
+    random weights: white where it depends, red where an earlier pixel is never seen
+    (the blind spot), blue the pixel itself, black the pixels after it."""
+    import jax
+    import jax.numpy as jnp
+
+    from gensys.autoregressive import build_model
+    from gensys.eval.grids import save_grid
+
+    centre = (side // 2) * side + side // 2
+    pictures = []
+    for i, architecture in enumerate(RECEPTIVE_MODELS):
+        model = build_model(architecture, (side, side, 1), 2, hidden=8, num_layers=layers,
+                            first_kernel_size=3, num_heads=2)  # fmt: skip
+        x = jnp.zeros((1, side, side, 1), jnp.int32)
+        params = model.init(jax.random.key(i), x)
+        params = jax.tree.map(lambda p: p + 0.1 * jnp.ones_like(p), params)  # no exact zeros
+
+        def centre_logits(onehot, model=model, params=params):
+            return model.network.apply(params, onehot).reshape(-1, 2)[centre].sum()
+
+        grad = jax.grad(centre_logits)(jax.nn.one_hot(x, 2))
+        seen = np.asarray(jnp.abs(grad).sum(-1)).reshape(-1) > 0
+        earlier = np.arange(side * side) < centre
+        colours = np.zeros((side * side, 3), np.float32)  # after the pixel: black
+        colours[earlier & seen] = (1.0, 1.0, 1.0)
+        colours[earlier & ~seen] = (1.0, 0.0, 0.0)
+        colours[centre] = (0.0, 0.3, 1.0)
+        pictures.append(colours.reshape(side, side, 3) * 2.0 - 1.0)
+    save_grid(np.stack(pictures), path, columns=len(pictures), min_size=480)
+
+
 def main(argv):
     del argv
     start_runtime(2)
+    if _RECEPTIVE_FIELDS.value:
+        picture = Path(_OUT.value) / "autoregressive" / "receptive_fields.png"
+        receptive_fields(picture)
+        print(f"wrote {picture}")
+        return
 
     out = Path(_OUT.value)
     results_path = out / "autoregressive.json"
@@ -151,12 +205,16 @@ def main(argv):
     print(table)
 
 
+def _eval_cell(run: dict) -> str:
+    limit = run.get("eval_examples")
+    return run["eval_split"] + (f" (first {limit:,})" if limit else "")
+
+
 def _sampling_cells(run: dict) -> str:
     s = run["sampling_seconds"]
-    rerun = f"{s['rerun']:.2f}"
     if "cached" not in s:
-        return f"- | {rerun} | -"
-    return f"{s['cached']:.3f} | {rerun} | {s['rerun'] / s['cached']:.0f}x"
+        return f"- | {s['rerun']:.3g} | -"
+    return f"{s['cached']:.3g} | {s['rerun']:.3g} | {s['rerun'] / s['cached']:.0f}x"
 
 
 def render(runs: list[dict], machine: str) -> str:
@@ -186,7 +244,7 @@ def render(runs: list[dict], machine: str) -> str:
             a = r["outlier_auroc"]
             lines.append(
                 f"| {r['config']}{changed} | {r['steps']} | {r['batch_size']} | "
-                f"{r['eval_split']} | {r['nll_nats']:.2f} | {r['bpd']:.3f} | "
+                f"{_eval_cell(r)} | {r['nll_nats']:.2f} | {r['bpd']:.3f} | "
                 f"{f'{literature:.2f}' if literature else '-'} | {r['parameters']:,} | "
                 f"{r['train_seconds']:.0f} | {_sampling_cells(r)} | "
                 f"{a['noise']:.3f} | {a['inverted']:.3f} | {a['shifted']:.3f} |"

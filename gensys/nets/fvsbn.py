@@ -41,7 +41,9 @@ class FVSBN(nn.Module):
 
     def step(self, cache: jax.Array, t: jax.Array, previous: jax.Array):
         """Adds pixel ``t - 1`` (one-hot ``previous [B, L]``) and returns pixel ``t``'s logits."""
-        row = jax.lax.dynamic_index_in_dim(self.weights * self.before, t - 1, keepdims=False)
+        # Row t - 1 of the masked W: its weights into the pixels after t - 1.
+        row = jax.lax.dynamic_index_in_dim(self.weights, t - 1, keepdims=False)
+        row = row * (jnp.arange(row.shape[0]) > t - 1)[:, None]
         x = jnp.where(t > 0, intensity(previous), 0.0)
         cache = cache + x[:, None, None] * row[None]
         return jax.lax.dynamic_index_in_dim(cache, t, axis=1, keepdims=False), cache
