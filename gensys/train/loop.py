@@ -215,10 +215,8 @@ def _train(run: _Run) -> TrainResult:
         process_index=jax.process_index(),
         process_count=jax.process_count(),
     )
-    if c.train.max_seconds > 0 and jax.process_count() > 1:
-        raise ValueError(
-            "train.max_seconds needs one process: hosts would disagree on when to stop"
-        )
+    if c.train.max_seconds and jax.process_count() > 1:
+        raise ValueError("train.max_seconds needs one process: hosts' clocks would disagree")
     state = run.fresh_state(data)
     step = 0
     restored = run.checkpointer.restore_latest(state)
@@ -254,7 +252,7 @@ def _train(run: _Run) -> TrainResult:
         mininterval=1.0,
         desc=c.family,
     )
-    deadline = time.perf_counter() + c.train.max_seconds if c.train.max_seconds > 0 else None
+    deadline = time.perf_counter() + (c.train.max_seconds or math.inf)
     with bar, _sigterm_flag() as stop:
         while step < c.train.num_steps:
             batch = sharding.shard_batch(next(iterator), engine.mesh)
@@ -262,9 +260,7 @@ def _train(run: _Run) -> TrainResult:
             pending.append(metrics)
             step += 1
             bar.update(1)
-            last = step == c.train.num_steps or (
-                deadline is not None and time.perf_counter() >= deadline
-            )
+            last = step == c.train.num_steps or time.perf_counter() >= deadline
             if step % c.train.log_every == 0 or last or stop.is_set():
                 now = time.perf_counter()
                 last_metrics = _summarise(pending)
@@ -297,9 +293,7 @@ def _train(run: _Run) -> TrainResult:
                 logging.warning("SIGTERM: saved step %d in %s; exiting", step, run.workdir)
                 break
             if last and step < c.train.num_steps:
-                logging.info(
-                    "train.max_seconds (%g s) reached at step %d", c.train.max_seconds, step
-                )
+                logging.info("train.max_seconds reached at step %d", step)
                 break
     run.checkpointer.wait()
     if not interrupted:
