@@ -6,17 +6,16 @@ step ``n`` is ``fold_in(fold_in(key(seed), 1), n)`` and the data position is
 checkpointed, so a resumed run repeats exactly what an uninterrupted run does
 (bit-identical parameters on CPU). A run leaves behind:
 
-- ``checkpoints/`` (Orbax; the newest ``keep_checkpoints``),
-- ``metrics.jsonl`` and ``tensorboard/`` (``train/*`` every ``log_every`` steps,
-  ``eval/*`` every ``eval_every`` steps and at the end),
-- ``samples/step_<n>.png`` (every ``sample_every`` steps and at the end), and
-  at the end the recipe's figures (``samples/<name>_<n>.png``, e.g. a VAE's
-  reconstructions and interpolations of the first eval examples).
+``checkpoints/`` (Orbax; the newest ``keep_checkpoints``), ``metrics.jsonl`` and
+``tensorboard/`` (``train/*`` every ``log_every`` steps, ``eval/*`` every
+``eval_every`` steps and at the end), ``samples/step_<n>.png`` (every
+``sample_every`` steps and at the end) and at the end the recipe's figures
+(``samples/<name>_<n>.png``, e.g. a VAE's reconstructions).
 
-SIGTERM makes the loop save a checkpoint at the current step and return
-normally. More than ``nonfinite_budget`` skipped non-finite steps (checked at
-each log step) stop the run with :class:`NonFiniteError` after the metrics
-are flushed.
+SIGTERM saves a checkpoint at the current step and returns normally; reaching
+``train.max_seconds`` ends the run as its last step would. More than
+``nonfinite_budget`` skipped non-finite steps (checked at each log step) stop the
+run with :class:`NonFiniteError` after the metrics are flushed.
 """
 
 from __future__ import annotations
@@ -380,13 +379,10 @@ def _summarise(pending: list[dict[str, jax.Array]]) -> dict[str, float]:
 
 
 def _format(metrics: dict[str, Any]) -> str:
-    parts = []
-    for name, value in sorted(metrics.items()):
-        if isinstance(value, float) and not math.isnan(value) and abs(value) < 1e5:
-            parts.append(f"{name}={value:.5g}")
-        else:
-            parts.append(f"{name}={value}")
-    return ", ".join(parts)
+    def short(v):  # 5 significant digits for ordinary floats, as is otherwise
+        return f"{v:.5g}" if isinstance(v, float) and not math.isnan(v) and abs(v) < 1e5 else v
+
+    return ", ".join(f"{name}={short(value)}" for name, value in sorted(metrics.items()))
 
 
 @contextlib.contextmanager
