@@ -102,10 +102,10 @@ def vlb_bits_per_dim(
 ) -> dict[str, jax.Array]:
     """The whole bound per example, one ``x_t`` draw per term, ``T`` model calls (``lax.scan``).
 
-    Returns per-example float32 ``(B,)`` arrays in bits per dimension: ``bpd``
-    (the total), ``prior_bpd``, ``decoder_bpd`` (``L_0``) and ``kl_bpd`` (the
-    sum of ``L_t``, ``t > 0``). The noise of term ``t`` for example ``i`` comes
-    from ``fold_in(fold_in(key, i), t)``.
+    Returns per-example float32 ``(B,)`` arrays: ``nll_nats`` (the whole bound in nats)
+    and in bits per dimension ``bpd`` (the total), ``prior_bpd``, ``decoder_bpd``
+    (``L_0``) and ``kl_bpd`` (the sum of ``L_t``, ``t > 0``). The noise of term ``t``
+    for example ``i`` comes from ``fold_in(fold_in(key, i), t)``.
     """
     checks.check_floating(x0, "x0")
     batch = x0.shape[0]
@@ -134,6 +134,7 @@ def vlb_bits_per_dim(
     prior = prior_kl(schedule, x0).astype(jnp.float32)
     decoder = decoder_terms[-1]
     return {
+        "nll_nats": prior + kl_sum + decoder,
         "bpd": (prior + kl_sum + decoder) * to_bpd,
         "prior_bpd": prior * to_bpd,
         "decoder_bpd": decoder * to_bpd,

@@ -14,6 +14,7 @@ benchmark trains one on 9,000 MNIST test images, ``benchmarks/gan_digits.py``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import flax.linen as nn
 import jax
@@ -23,6 +24,7 @@ import optax
 
 from gensys.data.batches import to_model_input
 from gensys.data.datasets import ArraySplit
+from gensys.eval.streaming import map_in_batches
 
 
 class DigitsMLP(nn.Module):
@@ -49,14 +51,17 @@ class DigitsFeatures:
 
     def features(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Hidden features ``[N, 64]`` of images ``[N, H, W, C]`` in ``[-1, 1]``."""
-        apply = jax.jit(lambda x: self.module.apply(self.params, x)[1])
-        out = [np.asarray(apply(jnp.asarray(images[i : i + batch_size], jnp.float32)))
-               for i in range(0, len(images), batch_size)]  # fmt: skip
-        return np.concatenate(out)
+        fn = functools.partial(_hidden_features, module=self.module)
+        return map_in_batches(fn, images, self.params, batch_size=batch_size)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         logits = self.module.apply(self.params, jnp.asarray(images, jnp.float32))[0]
         return np.asarray(jnp.argmax(logits, -1))
+
+
+@functools.partial(jax.jit, static_argnames="module")
+def _hidden_features(images: jax.Array, params: dict, *, module: DigitsMLP) -> jax.Array:
+    return module.apply(params, images.astype(jnp.float32))[1]
 
 
 def as_float_images(split: ArraySplit) -> np.ndarray:
