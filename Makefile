@@ -1,6 +1,7 @@
 # gensys: two entry points that work on a fresh machine with Python 3.11+ and make.
 #   make demo   create .venv, install, train DDPM on the bundled digits, write samples + metrics
 #   make test   create .venv, install, run the whole test suite
+#   make compare  every family trained on digits under one budget; writes the comparison report
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed
 WORKDIR ?= runs/ddpm_digits
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint install clean
+.PHONY: demo test compare lint install clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m experiments.main --config=experiments/configs/ddpm_digits.py --workdir=$(WORKDIR)
 	@echo "samples: $(WORKDIR)/samples/  metrics: $(WORKDIR)/metrics.jsonl  checkpoints: $(WORKDIR)/checkpoints/"
+
+compare: $(STAMP)
+	$(PY) -m benchmarks.compare --dataset=digits
+	@echo "report: benchmarks/results/compare_digits.md"
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist=loadfile -q
