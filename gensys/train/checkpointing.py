@@ -7,6 +7,9 @@
   first and raises one ``ValueError`` listing each mismatch.
 - A checkpoint that cannot be read is skipped with a warning, falling back
   to the one before.
+- A save that cannot be written (read-only or full disk, a file-size limit) raises
+  :class:`CheckpointWriteError` naming the directory and the intact checkpoints
+  before it; its temporary directory is never read and is removed on the next start.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ from absl import logging
 
 class CheckpointMismatchError(ValueError):
     """The checkpoint's arrays do not fit the model being restored into."""
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written; the ones before it are intact."""
 
 
 class Checkpointer:
@@ -59,12 +66,24 @@ class Checkpointer:
         """Starts saving ``state`` and ``meta`` as checkpoint ``step``; returns before the write."""
         if step in self._manager.all_steps():
             return
-        self._manager.save(
-            step,
-            args=ocp.args.Composite(
-                state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)
-            ),
-            force=True,
+        try:
+            self._manager.save(
+                step,
+                args=ocp.args.Composite(
+                    state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)
+                ),
+                force=True,
+            )
+        except Exception as err:  # noqa: BLE001 - TensorStore reports OS errors as ValueError
+            raise self._write_error(step, err) from err
+
+    def _write_error(self, step: int | None, err: Exception) -> CheckpointWriteError:
+        intact = [s for s in self.all_steps() if s != step]
+        return CheckpointWriteError(
+            f"a checkpoint save failed in {self.directory} (at step {step}; "
+            f"{type(err).__name__}: {err}); the checkpoints before it are intact "
+            f"(steps {intact or 'none'}): make room or make the directory writable, and "
+            "run again to resume from the latest of them"
         )
 
     def restore(self, step: int, template: Any) -> tuple[Any, dict[str, Any]]:
@@ -105,11 +124,16 @@ class Checkpointer:
 
     def wait(self) -> None:
         """Blocks until pending asynchronous saves are on disk."""
-        self._manager.wait_until_finished()
+        try:
+            self._manager.wait_until_finished()
+        except Exception as err:  # noqa: BLE001 - an asynchronous write failed
+            raise self._write_error(self._manager.latest_step(), err) from err
 
     def close(self) -> None:
-        self._manager.wait_until_finished()
-        self._manager.close()
+        try:
+            self.wait()
+        finally:
+            self._manager.close()
 
 
 def _key_name(entry: Any) -> str:

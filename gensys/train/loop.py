@@ -160,8 +160,10 @@ class _Run:
         return paths
 
     def close(self) -> None:
-        self.checkpointer.close()
-        self.writer.close()
+        try:
+            self.checkpointer.close()
+        finally:
+            self.writer.close()  # metrics are flushed even when the last save failed
 
 
 def _setup(config: ExperimentConfig, workdir: str | Path, recipe: Recipe | None) -> _Run:

@@ -1,0 +1,91 @@
+"""Faults the engine survives with nothing lost: a save killed half-way (SIGKILL), a
+corrupted latest checkpoint, and a save that cannot be written (a file-size limit, the
+way a full disk fails; root ignores read-only permissions, so that is not simulated)."""
+
+import logging
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from gensys.train import loop
+from tests.integration.test_engine import assert_trees_equal, params_of, toy_config
+from tests.toy_recipe import make_toy_recipe
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_script(body: str, data_cache, workdir) -> subprocess.CompletedProcess:
+    """``body`` in a fresh Python process with a toy run's ``train(num_steps, **train)``."""
+    script = textwrap.dedent(f"""
+        import os, resource, signal, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        import tests.conftest  # the suite's devices, generator and compilation cache
+        from gensys.train import loop
+        from gensys.train.checkpointing import Checkpointer
+        from tests.integration.test_engine import toy_config
+        from tests.toy_recipe import make_toy_recipe
+
+        def train(num_steps, **train):
+            config = toy_config({str(data_cache)!r}, num_steps=num_steps, **train)
+            return loop.train(config, {str(workdir)!r}, make_toy_recipe())
+    """) + textwrap.dedent(body)
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_sigkill_during_a_save_resumes_from_the_previous_checkpoint(tmp_path, data_cache):
+    workdir = tmp_path / "run"
+    done = run_script("""
+        original = Checkpointer.save
+        def save_then_die(self, step, state, meta):
+            original(self, step, state, meta)  # asynchronous: returns while files are written
+            if step == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+        Checkpointer.save = save_then_die
+        train(4)
+    """, data_cache, workdir)  # fmt: skip
+    assert done.returncode == -9, done.stderr[-2000:]
+    leftovers = [p.name for p in (workdir / "checkpoints").iterdir()]
+    assert "1" in leftovers and "2" not in leftovers, leftovers  # step 2 never committed
+    assert any("tmp" in name for name in leftovers), leftovers  # ... and was half-written
+    resumed = loop.train(toy_config(data_cache, num_steps=4), workdir, make_toy_recipe())
+    straight = loop.train(toy_config(data_cache, num_steps=4), tmp_path / "b", make_toy_recipe())
+    assert_trees_equal(params_of(straight), params_of(resumed))
+    assert not any("tmp" in p.name for p in (workdir / "checkpoints").iterdir())
+
+
+def test_corrupted_latest_checkpoint_warns_and_falls_back(tmp_path, data_cache, caplog):
+    loop.train(toy_config(data_cache, num_steps=2), tmp_path / "run", make_toy_recipe())
+    one_step = loop.train(toy_config(data_cache, num_steps=1), tmp_path / "one", make_toy_recipe())
+    for data_file in (tmp_path / "run" / "checkpoints" / "2" / "state").rglob("*"):
+        if data_file.is_file() and data_file.parent.name == "d":
+            data_file.write_bytes(b"\x00garbage" * 7)
+    with caplog.at_level(logging.WARNING):
+        step, state, _ = loop.load_latest(
+            toy_config(data_cache), tmp_path / "run", make_toy_recipe()
+        )
+    assert step == 1
+    assert "checkpoint 2" in caplog.text and "cannot be read" in caplog.text
+    assert_trees_equal(jax.device_get(state.model), params_of(one_step))
+
+
+def test_a_save_that_cannot_be_written_fails_clearly_and_keeps_the_previous(tmp_path, data_cache):
+    workdir = tmp_path / "run"
+    done = run_script("""
+        train(1)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, resource.RLIM_INFINITY))
+        train(3)
+    """, data_cache, workdir)  # fmt: skip
+    assert done.returncode == 1
+    assert "CheckpointWriteError: a checkpoint save failed in" in done.stderr
+    assert "File too large" in done.stderr and "intact (steps [1])" in done.stderr
+    step, state, _ = loop.load_latest(toy_config(data_cache), workdir, make_toy_recipe())
+    assert step == 1 and np.isfinite(jax.tree.leaves(state.model)[0]).all()
+    metrics = (workdir / "metrics.jsonl").read_text()
+    assert '"step": 2' in metrics  # the metrics written before the failure were flushed
