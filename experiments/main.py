@@ -4,6 +4,12 @@
         --workdir=runs/ddpm_digits [--mode=train|eval|sample] [--config.train.num_steps=2000]
 
 Running ``train`` again in the same workdir resumes from its latest checkpoint.
+
+Several processes (hosts) train one model when each is started with
+``--coordinator_address=<host of process 0>:<port> --num_processes=N --process_id=i``
+(or ``--distributed`` alone where JAX detects the cluster, e.g. under SLURM): each reads
+its own shard of every batch, process 0 writes metrics and samples, and every process
+takes part in the checkpoints, which all of them must see (a shared file system).
 """
 
 from __future__ import annotations
@@ -23,6 +29,12 @@ _CPU_DEVICES = flags.DEFINE_integer(
     None,
     "XLA host devices on CPU (default: one per core, at most 8, dividing the batch size).",
 )
+_DISTRIBUTED = flags.DEFINE_bool(
+    "distributed", False, "Join a multi-process run (implied by --coordinator_address)."
+)
+_COORDINATOR = flags.DEFINE_string("coordinator_address", None, "host:port of process 0.")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Processes in the run.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -36,6 +48,8 @@ def main(argv: list[str]) -> None:
     runtime.enable_compilation_cache()
     runtime.quiet_library_logs()
     runtime.set_cpu_devices(_CPU_DEVICES.value or runtime.cpu_device_count_for(raw.data.batch_size))
+    if _DISTRIBUTED.value or _COORDINATOR.value:
+        runtime.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
 
     from gensys.train import loop
     from gensys.train.config import ExperimentConfig, from_mapping

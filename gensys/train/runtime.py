@@ -46,6 +46,24 @@ def set_cpu_devices(count: int) -> None:
     jax.config.update("jax_num_cpu_devices", int(count))
 
 
+def initialize_distributed(
+    coordinator_address: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+) -> None:
+    """Joins a multi-process run (``jax.distributed.initialize``); call before any computation.
+
+    On a cluster JAX recognises (SLURM, Cloud TPU, Open MPI) the arguments may be left
+    out; otherwise every process passes the same ``coordinator_address`` (``host:port`` of
+    process 0), ``num_processes`` and its own ``process_id``. CPU processes exchange
+    collectives through gloo (ignored on GPU and TPU).
+    """
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(
+        coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id
+    )
+
+
 class _DropLibraryInfo(logging.Filter):
     """Drops INFO-and-below records that Orbax and TFDS send through absl logging."""
 
