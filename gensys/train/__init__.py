@@ -1,6 +1,11 @@
 """Orchestration: the recipe contract, the one loop, checkpoints, metrics and sharding."""
 
-from gensys.train.checkpointing import Checkpointer, CheckpointMismatchError
+from gensys.train.checkpointing import (
+    Checkpointer,
+    CheckpointMismatchError,
+    CheckpointUnreadableError,
+    CheckpointWriteError,
+)
 from gensys.train.config import DataConfig, EvalConfig, ExperimentConfig, TrainConfig, from_mapping
 from gensys.train.engine import Engine, LoopState
 from gensys.train.loop import NonFiniteError, TrainResult, evaluate, sample, train
@@ -9,6 +14,8 @@ from gensys.train.state import TrainState, ema_update, make_optimizer, masked_me
 
 __all__ = [
     "CheckpointMismatchError",
+    "CheckpointUnreadableError",
+    "CheckpointWriteError",
     "Checkpointer",
     "DataConfig",
     "Engine",

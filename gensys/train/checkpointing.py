@@ -28,6 +28,10 @@ class CheckpointMismatchError(ValueError):
     """The checkpoint's arrays do not fit the model being restored into."""
 
 
+class CheckpointUnreadableError(RuntimeError):
+    """Checkpoints exist but none can be restored (corrupt, or another model's)."""
+
+
 class CheckpointWriteError(OSError):
     """A checkpoint could not be written; the ones before it are intact."""
 
@@ -103,8 +107,11 @@ class Checkpointer:
         """The newest readable checkpoint as ``(step, state, meta)``, or ``None`` if there is none.
 
         A checkpoint that fails to read is skipped with a warning; a shape
-        mismatch is not a corruption and is raised.
+        mismatch is not a corruption and is raised. When checkpoints exist but none
+        can be read, :class:`CheckpointUnreadableError` is raised rather than starting
+        afresh, which would let the new run's saves replace them.
         """
+        failures = []
         for step in reversed(self.all_steps()):
             try:
                 state, meta = self.restore(step, template)
@@ -118,8 +125,14 @@ class Checkpointer:
                     type(err).__name__,
                     err,
                 )
+                failures.append(f"  step {step}: {type(err).__name__}: {str(err)[:300]}")
                 continue
             return step, state, meta
+        if failures:
+            raise CheckpointUnreadableError(
+                f"no checkpoint in {self.directory} can be read into this model; move the "
+                "directory away to start afresh (nothing was overwritten):\n" + "\n".join(failures)
+            )
         return None
 
     def wait(self) -> None:

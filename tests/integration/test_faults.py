@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
+import pytest
 
 from gensys.train import loop
 from tests.integration.test_engine import assert_trees_equal, params_of, toy_config
@@ -72,6 +73,18 @@ def test_corrupted_latest_checkpoint_warns_and_falls_back(tmp_path, data_cache, 
     assert step == 1
     assert "checkpoint 2" in caplog.text and "cannot be read" in caplog.text
     assert_trees_equal(jax.device_get(state.model), params_of(one_step))
+
+
+def test_no_readable_checkpoint_is_an_error_not_a_fresh_start(tmp_path, data_cache):
+    from gensys.train.checkpointing import CheckpointUnreadableError
+
+    loop.train(toy_config(data_cache, num_steps=2), tmp_path, make_toy_recipe())
+    for data_file in (tmp_path / "checkpoints").rglob("*"):
+        if data_file.is_file() and data_file.parent.name == "d":
+            data_file.write_bytes(b"\x00garbage" * 7)
+    with pytest.raises(CheckpointUnreadableError, match="step 2: .*\n.*step 1: "):
+        loop.train(toy_config(data_cache, num_steps=4), tmp_path, make_toy_recipe())
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["1", "2"]
 
 
 def test_a_save_that_cannot_be_written_fails_clearly_and_keeps_the_previous(tmp_path, data_cache):
