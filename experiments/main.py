@@ -70,5 +70,36 @@ def main(argv: list[str]) -> None:
         logging.info("samples: %s", loop.sample(config, workdir))
 
 
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's parsing, with an unknown ``--config.<path>`` named and its section's fields
+    listed (ml_collections alone raises ``AttributeError: "'name'"``)."""
+    try:
+        return flags.FLAGS(argv)
+    except (AttributeError, KeyError) as err:
+        import importlib.util
+
+        paths = [a.split("=", 1)[1] for a in argv if a.startswith("--config=")]
+        if not paths:
+            raise
+        spec = importlib.util.spec_from_file_location("_config_file", paths[-1])
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        raw = module.get_config()
+        overrides = [
+            a.split("=", 1)[0][len("--config.") :] for a in argv if a.startswith("--config.")
+        ]
+        for path in overrides:
+            node, where = raw, "config"
+            for name in path.split("."):
+                if not hasattr(node, "keys") or name not in node.keys():
+                    known = sorted(node.keys()) if hasattr(node, "keys") else []
+                    raise SystemExit(
+                        f"unknown config field --config.{path}: {where} has no field "
+                        f"{name!r}; known: {known}"
+                    ) from err
+                node, where = node[name], f"{where}.{name}"
+        raise
+
+
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -82,6 +82,27 @@ def check_timesteps(t: chex.Array, num_timesteps: int, batch: int, name: str = "
             raise ValueError(f"{name} must be in [0, {num_timesteps}), got min {lo} and max {hi}")
 
 
+def check_levels(x: chex.Array, num_levels: int, name: str = "x") -> jax.Array:
+    """Checks integer levels in ``[0, num_levels)``: raises when ``x`` is concrete and out of
+    range; under ``jit`` returns the mask of valid entries, so callers can turn the
+    invalid ones into NaN rather than let a gather clamp or wrap them."""
+    check_integer(x, name)
+    values = concrete_or_none(x)
+    if values is not None and values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if lo < 0 or hi >= num_levels:
+            raise ValueError(f"{name} must be in [0, {num_levels}), got min {lo} and max {hi}")
+    return (x >= 0) & (x < num_levels)
+
+
+def check_finite_rows(x: np.ndarray, name: str) -> None:
+    """Raises unless every value of the host array ``x`` is finite (for the metrics)."""
+    bad = ~np.isfinite(np.asarray(x, np.float64))
+    if bad.any():
+        rows = int(bad.reshape(len(x), -1).any(axis=1).sum()) if np.ndim(x) else 1
+        raise ValueError(f"{name} contains NaN or inf (in {rows} of {len(x)} rows)")
+
+
 def concrete_or_none(x: chex.Array) -> np.ndarray | None:
     """Returns ``x`` as a NumPy array when it is concrete, ``None`` under tracing."""
     try:

@@ -56,19 +56,23 @@ def bernoulli_log_prob(x, logits) -> jax.Array:
 def categorical_log_prob(x: jax.Array, logits: jax.Array) -> jax.Array:
     """Elementwise ``log softmax(logits)[..., x]``: ``x`` integer levels ``[...]`` in
     ``[0, L)``, ``logits`` ``[..., L]``. The exact discrete likelihood of the autoregressive
-    models (a categorical over the data's levels: 2 for binary images, 17 for digits)."""
-    checks.check_integer(x, "x")
+    models (a categorical over the data's levels: 2 for binary images, 17 for digits).
+    A level outside ``[0, L)`` raises when ``x`` is concrete and gives NaN under ``jit``."""
+    valid = checks.check_levels(x, logits.shape[-1], "x")
     if logits.shape[:-1] != x.shape:
         raise ValueError(
             f"logits must have shape x.shape + (L,) = {tuple(x.shape)} + (L,), "
             f"got {tuple(logits.shape)}"
         )
     log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
-    return jnp.take_along_axis(log_probs, x[..., None].astype(jnp.int32), axis=-1)[..., 0]
+    chosen = jnp.take_along_axis(log_probs, x[..., None].astype(jnp.int32), axis=-1)[..., 0]
+    return jnp.where(valid, chosen, jnp.nan)
 
 
 def bits_per_dim(nll_nats: jax.Array, dims: int) -> jax.Array:
     """``nll / (D ln 2)``: nats per example to bits per dimension."""
+    if int(dims) < 1:
+        raise ValueError(f"dims must be >= 1, got {dims}")
     return nll_nats / (dims * math.log(2.0))
 
 

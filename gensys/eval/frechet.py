@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gensys.checks import check_finite_rows
 from gensys.eval.streaming import batches, pad_to
 
 
@@ -26,6 +27,7 @@ def gaussian_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     features = np.asarray(features, np.float64)
     if features.ndim != 2 or features.shape[0] < 2:
         raise ValueError(f"features must be [N >= 2, D], got shape {features.shape}")
+    check_finite_rows(features, "features")
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
@@ -52,6 +54,7 @@ class GaussianMoments:
         features = np.asarray(features, np.float32)
         if features.ndim != 2:
             raise ValueError(f"features must be [B, D], got shape {features.shape}")
+        check_finite_rows(features[: len(features) if num_valid is None else num_valid], "features")
         valid = len(features) if num_valid is None else num_valid
         if self.shift is None:
             self.shift = features[:valid].mean(0)

@@ -18,6 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gensys.checks import check_finite_rows
+
 
 @dataclasses.dataclass(frozen=True)
 class InceptionScore:
@@ -38,6 +40,7 @@ def inception_score(logits: np.ndarray, *, num_splits: int = 10) -> InceptionSco
     logits = np.asarray(logits, np.float32)
     if logits.ndim != 2:
         raise ValueError(f"logits must be [N, C], got shape {logits.shape}")
+    check_finite_rows(logits, "logits")
     if num_splits < 1 or len(logits) < num_splits:
         raise ValueError(f"num_splits must be in [1, N={len(logits)}], got {num_splits}")
     part = len(logits) // num_splits

@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gensys.checks import check_finite_rows
+
 
 @dataclasses.dataclass(frozen=True)
 class KID:
@@ -82,6 +84,8 @@ def kernel_inception_distance(
         raise ValueError(
             f"real and fake must be [N, D] with one D, got {real.shape} and {fake.shape}"
         )
+    check_finite_rows(real, "real")
+    check_finite_rows(fake, "fake")
     size = min(subset_size, len(real), len(fake))
     if size < 2:
         raise ValueError(

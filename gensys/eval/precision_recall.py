@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gensys.checks import check_finite_rows
 from gensys.eval.streaming import batches, pad_to
 
 
@@ -85,6 +86,8 @@ def precision_recall(
         )
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
+    check_finite_rows(real, "real")
+    check_finite_rows(fake, "fake")
     precision = fraction_inside(fake, real, manifold_radii(real, k=k, block=block), block=block)
     recall = fraction_inside(real, fake, manifold_radii(fake, k=k, block=block), block=block)
     return PrecisionRecall(precision, recall, k)

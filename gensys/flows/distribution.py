@@ -25,7 +25,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from gensys.checks import check_floating, check_integer, check_rank
+from gensys.checks import check_floating, check_levels, check_rank
 from gensys.distributions import normal_log_prob
 from gensys.flows.bijectors import Bijector, sum_per_example
 
@@ -55,12 +55,13 @@ class FlowDistribution:
 
 
 def uniform_dequantize(key: jax.Array, levels: jax.Array, num_levels: int) -> jax.Array:
-    """``y = (k + u) / L`` in ``[0, 1)`` with ``u ~ U[0, 1)``, for integer levels ``k``."""
-    check_integer(levels, "levels")
+    """``y = (k + u) / L`` in ``[0, 1)`` with ``u ~ U[0, 1)``, for integer levels ``k`` in
+    ``[0, L)`` (outside it: an error when concrete, NaN under ``jit``)."""
     if num_levels < 2:
         raise ValueError(f"num_levels must be >= 2, got {num_levels}")
+    valid = check_levels(levels, num_levels, "levels")
     noise = jax.random.uniform(key, levels.shape, jnp.float32)
-    return (levels.astype(jnp.float32) + noise) / num_levels
+    return jnp.where(valid, (levels.astype(jnp.float32) + noise) / num_levels, jnp.nan)
 
 
 def discrete_log_likelihood_bound(log_density: jax.Array, num_levels: int, dims: int) -> jax.Array:

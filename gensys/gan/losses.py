@@ -33,6 +33,8 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from gensys.checks import check_same_shape
+
 LOSSES = ("minimax", "nonsaturating", "lsgan", "wgan", "wgan_gp", "hinge")
 
 # LSGAN targets: fake a, real b, and the value the generator wants for its fakes c.
@@ -54,6 +56,7 @@ def discriminator_loss(loss: str, real: jax.Array, fake: jax.Array) -> jax.Array
         fake: ``D(G(z))`` on generated examples, ``(B,)``.
     """
     _check_loss(loss)
+    check_same_shape(fake, real, "fake", "real")
     if loss in ("minimax", "nonsaturating"):
         return jax.nn.softplus(-real) + jax.nn.softplus(fake)
     if loss == "lsgan":
