@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # subprocesses that compile; still in the default suite
 ROOT = Path(__file__).resolve().parents[2]
 FAMILIES = ("vae", "ddpm", "gan", "flow", "autoregressive")
 # Documented tolerance: parameters after 2 Adam steps differ by reduction order only, 1e-5,

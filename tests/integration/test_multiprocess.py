@@ -11,12 +11,14 @@ from pathlib import Path
 
 import jax
 import numpy as np
+import pytest
 
 from gensys.train import loop
 from gensys.train.metric_writers import read_metrics
 from tests.integration.test_engine import params_of, toy_config
 from tests.toy_recipe import make_toy_recipe
 
+pytestmark = pytest.mark.slow  # subprocesses that compile; still in the default suite
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
