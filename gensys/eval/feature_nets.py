@@ -37,6 +37,7 @@ import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
+from absl import logging
 
 from gensys.data.datasets import load_split
 from gensys.eval.digits_classifier import (
@@ -207,8 +208,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data_dir", default=None, help="the dataset's files (MNIST IDX)")
     args = parser.parse_args(argv)
     net = create_feature_net(args.dataset, directory=args.directory, data_dir=args.data_dir)
-    print(json.dumps(net.info, indent=1))
-    print(f"stored in {_files(args.dataset, args.directory)[0].parent}")
+    logging.set_verbosity(logging.INFO)
+    logging.info("stored in %s:\n%s", _files(args.dataset, args.directory)[0].parent,
+                 json.dumps(net.info, indent=1))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gensys.checks import check_finite_rows
-from gensys.eval.streaming import batches, pad_to
+from gensys.eval.streaming import iterate_batches
 
 
 def gaussian_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,15 +80,9 @@ def streamed_gaussian_statistics(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and covariance of ``feature_fn(batch, *constants)`` (``[B, ...] -> [B, D]``,
     one compiled shape) over ``images [N, ...]`` a batch at a time."""
-    images = np.asarray(images)
-    if images.ndim < 1 or len(images) == 0:
-        raise ValueError(f"images must be a non-empty batch [N, ...], got shape {images.shape}")
-    size = min(batch_size, len(images))
-    jitted = feature_fn if hasattr(feature_fn, "lower") else jax.jit(feature_fn)
     moments = GaussianMoments()
-    for start, stop in batches(len(images), size):
-        batch = jnp.asarray(pad_to(images[start:stop], size))
-        moments.update(np.asarray(jitted(batch, *constants)), stop - start)
+    for features, valid in iterate_batches(feature_fn, images, *constants, batch_size=batch_size):
+        moments.update(np.asarray(features), valid)
     return moments.statistics()
 
 

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gensys.checks import check_finite_rows
-from gensys.eval.streaming import batches, pad_to
+from gensys.eval.streaming import map_in_batches
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,30 +48,23 @@ def _inside(block: jax.Array, centres: jax.Array, radii_d2: jax.Array) -> jax.Ar
     return jnp.any(_squared_distances(block, centres) <= radii_d2[None, :], axis=1)
 
 
-def _blockwise(fn, rows: np.ndarray, *args, block: int) -> np.ndarray:
-    size = min(block, len(rows))
-    out = [np.asarray(fn(jnp.asarray(pad_to(rows[s:e], size)), *args))[: e - s]
-           for s, e in batches(len(rows), size)]  # fmt: skip
-    return np.concatenate(out)
-
-
 def manifold_radii(points: np.ndarray, *, k: int = 3, block: int = 512) -> np.ndarray:
     """Squared distance ``[N]`` from each point of ``points [N, D]`` to its ``k``-th nearest
     other point."""
     points = np.asarray(points, np.float32)
     if len(points) <= k:
         raise ValueError(f"need more than k={k} points for the k-NN radii, got {len(points)}")
-    return _blockwise(
-        functools.partial(_kth_neighbour_d2, k=k), points, jnp.asarray(points), block=block
-    )
+    fn = functools.partial(_kth_neighbour_d2, k=k)
+    return map_in_batches(fn, points, jnp.asarray(points), batch_size=block)
 
 
 def fraction_inside(
     points: np.ndarray, centres: np.ndarray, radii_d2: np.ndarray, *, block: int = 512
 ) -> float:
     """Fraction of ``points`` within at least one ball ``(centres[i], sqrt(radii_d2[i]))``."""
-    inside = _blockwise(_inside, np.asarray(points, np.float32), jnp.asarray(centres, jnp.float32),
-                        jnp.asarray(radii_d2, jnp.float32), block=block)  # fmt: skip
+    centres, radii_d2 = jnp.asarray(centres, jnp.float32), jnp.asarray(radii_d2, jnp.float32)
+    inside = map_in_batches(_inside, np.asarray(points, np.float32), centres, radii_d2,
+                            batch_size=block)  # fmt: skip
     return float(inside.mean())
 
 

@@ -28,23 +28,27 @@ def pad_to(x: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([x, np.repeat(x[-1:], size - len(x), axis=0)])
 
 
-def map_in_batches(
-    fn: Callable[..., jax.Array], x: np.ndarray, *constants, batch_size: int = 256
-) -> np.ndarray:
-    """``fn(batch, *constants)`` over ``x [N, ...]`` batch by batch, as a NumPy array ``[N, ...]``.
+def iterate_batches(fn: Callable[..., jax.Array], x: np.ndarray, *constants, batch_size: int = 256):
+    """Yields ``(fn(batch, *constants), num_valid)`` for consecutive batches of ``x [N, ...]``.
 
-    ``fn`` maps ``[B, ...] -> [B, ...]`` row by row. It is jitted here unless it already
-    is, and called for one shape, ``B = min(batch_size, N)``. ``constants`` (parameters,
-    say) are passed as arguments rather than closed over, so they are not baked into
-    the compiled program.
+    ``fn`` is jitted here unless it already is, and called for one shape,
+    ``B = min(batch_size, N)``: the last batch is padded and ``num_valid`` says how many
+    of its rows are real. ``constants`` (parameters, say) are passed as arguments rather
+    than closed over, so they are not baked into the compiled program.
     """
     x = np.asarray(x)
     if x.ndim < 1 or len(x) == 0:
         raise ValueError(f"x must be a non-empty batch [N, ...], got shape {x.shape}")
     size = min(batch_size, len(x))
     jitted = fn if hasattr(fn, "lower") else jax.jit(fn)
-    out = []
     for start, stop in batches(len(x), size):
-        y = jitted(jnp.asarray(pad_to(x[start:stop], size)), *constants)
-        out.append(np.asarray(y)[: stop - start])
-    return np.concatenate(out)
+        yield jitted(jnp.asarray(pad_to(x[start:stop], size)), *constants), stop - start
+
+
+def map_in_batches(
+    fn: Callable[..., jax.Array], x: np.ndarray, *constants, batch_size: int = 256
+) -> np.ndarray:
+    """``fn(batch, *constants)`` over ``x [N, ...]`` batch by batch (``fn`` maps
+    ``[B, ...] -> [B, ...]`` row by row; see :func:`iterate_batches`), as a NumPy array."""
+    outputs = iterate_batches(fn, x, *constants, batch_size=batch_size)
+    return np.concatenate([np.asarray(y)[:valid] for y, valid in outputs])

@@ -369,11 +369,8 @@ def _restore_or_fail(run: _Run) -> tuple[int, LoopState]:
 
 def _summarise(pending: list[dict[str, jax.Array]]) -> dict[str, float]:
     """Mean of each metric over the steps since the last log, ignoring non-finite values."""
-    if not pending:
-        return {}
-    host = jax.device_get(pending)
-    out = {}
-    for name in host[0]:
+    host, out = jax.device_get(pending), {}
+    for name in host[0] if host else ():
         values = np.asarray([float(m[name]) for m in host], dtype=np.float64)
         finite = values[np.isfinite(values)]
         out[name] = float(finite.mean()) if finite.size else float("nan")
