@@ -26,7 +26,6 @@ and the training curves of every run.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -98,9 +97,10 @@ def draw_samples(engine, state, num: int) -> tuple:
 
 def training_curves(workdir: Path) -> dict[str, list]:
     """The run's logged ``train/*`` losses by step, from ``metrics.jsonl``."""
+    from gensys.train.metric_writers import read_metrics
+
     curves: dict[str, list] = {}
-    for line in (workdir / "metrics.jsonl").read_text().splitlines():
-        record = json.loads(line)
+    for record in read_metrics(workdir):
         for name in ("train/bpd", "train/loss", "train/g_loss", "train/d_loss"):
             if name in record:
                 curves.setdefault(name, []).append((record["step"], record[name]))

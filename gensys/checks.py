@@ -75,11 +75,16 @@ def check_timesteps(t: chex.Array, num_timesteps: int, batch: int, name: str = "
     """
     check_integer(t, name)
     check_shape(t, (batch,), name)
-    values = concrete_or_none(t)
+    _check_concrete_range(t, num_timesteps, name)
+
+
+def _check_concrete_range(x: chex.Array, upper: int, name: str) -> None:
+    """Raises when ``x`` is concrete and has a value outside ``[0, upper)``."""
+    values = concrete_or_none(x)
     if values is not None and values.size:
         lo, hi = int(values.min()), int(values.max())
-        if lo < 0 or hi >= num_timesteps:
-            raise ValueError(f"{name} must be in [0, {num_timesteps}), got min {lo} and max {hi}")
+        if lo < 0 or hi >= upper:
+            raise ValueError(f"{name} must be in [0, {upper}), got min {lo} and max {hi}")
 
 
 def check_levels(x: chex.Array, num_levels: int, name: str = "x") -> jax.Array:
@@ -87,11 +92,7 @@ def check_levels(x: chex.Array, num_levels: int, name: str = "x") -> jax.Array:
     range; under ``jit`` returns the mask of valid entries, so callers can turn the
     invalid ones into NaN rather than let a gather clamp or wrap them."""
     check_integer(x, name)
-    values = concrete_or_none(x)
-    if values is not None and values.size:
-        lo, hi = int(values.min()), int(values.max())
-        if lo < 0 or hi >= num_levels:
-            raise ValueError(f"{name} must be in [0, {num_levels}), got min {lo} and max {hi}")
+    _check_concrete_range(x, num_levels, name)
     return (x >= 0) & (x < num_levels)
 
 

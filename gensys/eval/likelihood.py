@@ -18,10 +18,6 @@ from __future__ import annotations
 
 import math
 
-import jax.numpy as jnp
-
-from gensys.distributions import bits_per_dim
-
 ACCOUNTING = {
     "autoregressive": (
         "exact: -log P(x) = -sum_i log P(x_i | x_<i), a softmax over the L levels of each "
@@ -49,14 +45,6 @@ def uniform_nll_nats(num_dims: int, num_levels: int) -> float:
     if num_dims < 1 or num_levels < 2:
         raise ValueError(f"need num_dims >= 1 and num_levels >= 2, got {num_dims}, {num_levels}")
     return num_dims * math.log(num_levels)
-
-
-def nll_figures(nll_nats: float, num_dims: int) -> dict[str, float]:
-    """``{"nll_nats", "bpd"}`` of a mean NLL per image in nats over ``num_dims`` dimensions."""
-    return {
-        "nll_nats": float(nll_nats),
-        "bpd": float(bits_per_dim(jnp.asarray(nll_nats), num_dims)),
-    }
 
 
 CONTINUOUS_FLOW = "exact: -log p(x) of a continuous density (change of variables); no levels"

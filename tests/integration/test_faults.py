@@ -39,6 +39,13 @@ def run_script(body: str, data_cache, workdir) -> subprocess.CompletedProcess:
     )
 
 
+def corrupt_data_files(directory: Path) -> None:
+    """Overwrites every array data file of the checkpoints under ``directory``."""
+    for data_file in directory.rglob("*"):
+        if data_file.is_file() and data_file.parent.name == "d":
+            data_file.write_bytes(b"\x00garbage" * 7)
+
+
 def test_sigkill_during_a_save_resumes_from_the_previous_checkpoint(tmp_path, data_cache):
     workdir = tmp_path / "run"
     done = run_script("""
@@ -63,9 +70,7 @@ def test_sigkill_during_a_save_resumes_from_the_previous_checkpoint(tmp_path, da
 def test_corrupted_latest_checkpoint_warns_and_falls_back(tmp_path, data_cache, caplog):
     loop.train(toy_config(data_cache, num_steps=2), tmp_path / "run", make_toy_recipe())
     one_step = loop.train(toy_config(data_cache, num_steps=1), tmp_path / "one", make_toy_recipe())
-    for data_file in (tmp_path / "run" / "checkpoints" / "2" / "state").rglob("*"):
-        if data_file.is_file() and data_file.parent.name == "d":
-            data_file.write_bytes(b"\x00garbage" * 7)
+    corrupt_data_files(tmp_path / "run" / "checkpoints" / "2")
     with caplog.at_level(logging.WARNING):
         step, state, _ = loop.load_latest(
             toy_config(data_cache), tmp_path / "run", make_toy_recipe()
@@ -79,9 +84,7 @@ def test_no_readable_checkpoint_is_an_error_not_a_fresh_start(tmp_path, data_cac
     from gensys.train.checkpointing import CheckpointUnreadableError
 
     loop.train(toy_config(data_cache, num_steps=2), tmp_path, make_toy_recipe())
-    for data_file in (tmp_path / "checkpoints").rglob("*"):
-        if data_file.is_file() and data_file.parent.name == "d":
-            data_file.write_bytes(b"\x00garbage" * 7)
+    corrupt_data_files(tmp_path / "checkpoints")
     with pytest.raises(CheckpointUnreadableError, match="step 2: .*\n.*step 1: "):
         loop.train(toy_config(data_cache, num_steps=4), tmp_path, make_toy_recipe())
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["1", "2"]
