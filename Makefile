@@ -2,6 +2,7 @@
 #   make demo   create .venv, install, train DDPM on the bundled digits, write samples + metrics
 #   make test   create .venv, install, run the whole test suite
 #   make compare  every family trained on digits under one budget; writes the comparison report
+#   make bench    gensys against PyTorch diffusers (own venv .venv-peer); writes the speed report
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +10,10 @@ STAMP := $(VENV)/.installed
 WORKDIR ?= runs/ddpm_digits
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test compare lint install clean
+PEER := .venv-peer
+PEER_STAMP := $(PEER)/.installed
+
+.PHONY: demo test compare bench lint install clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +32,16 @@ compare: $(STAMP)
 	$(PY) -m benchmarks.compare --dataset=digits
 	@echo "report: benchmarks/results/compare_digits.md"
 
+$(PEER_STAMP): benchmarks/requirements-peer.txt
+	$(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/python -m pip install --quiet --upgrade pip
+	$(PEER)/bin/python -m pip install --quiet -r benchmarks/requirements-peer.txt
+	touch $(PEER_STAMP)
+
+bench: $(STAMP) $(PEER_STAMP)
+	$(PY) -m benchmarks.vs_pytorch --peer_python=$(PEER)/bin/python
+	@echo "report: benchmarks/results/vs_pytorch.md"
+
 test: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist=loadfile -q
 
@@ -35,4 +49,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check gensys experiments tests
 
 clean:
-	rm -rf $(VENV) .cache runs
+	rm -rf $(VENV) $(PEER) .cache runs

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 
 
 def start_runtime(cpu_devices: int = 2) -> None:
-    """The persistent compilation cache, quiet library logs and ``cpu_devices`` host devices
-    (call before JAX is first used)."""
+    """The persistent compilation cache, gensys's XLA:CPU flags, quiet library logs and
+    ``cpu_devices`` host devices (call before JAX is first used)."""
     from gensys.train import runtime
 
     runtime.enable_compilation_cache()
+    runtime.tune_cpu_compiler()
     runtime.quiet_library_logs()
     runtime.set_cpu_devices(cpu_devices)
 

@@ -46,6 +46,7 @@ def main(argv: list[str]) -> None:
 
     raw = _CONFIG.value
     runtime.enable_compilation_cache()
+    runtime.tune_cpu_compiler()
     runtime.quiet_library_logs()
     runtime.set_cpu_devices(_CPU_DEVICES.value or runtime.cpu_device_count_for(raw.data.batch_size))
     if _DISTRIBUTED.value or _COORDINATOR.value:

@@ -25,6 +25,7 @@ from gensys.train import runtime  # noqa: E402
 runtime.enable_compilation_cache(
     os.environ.get("GENSYS_TEST_COMPILATION_CACHE", REPO / ".cache" / "jax_tests")
 )
+runtime.tune_cpu_compiler()
 runtime.quiet_library_logs()
 
 

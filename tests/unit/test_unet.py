@@ -66,3 +66,30 @@ def test_time_embedding_reaches_the_output():
     a = apply(params, x, jnp.array([0, 0], jnp.int32))
     b = apply(params, x, jnp.array([0, 900], jnp.int32))
     assert np.allclose(a[0], b[0]) and np.abs(a[1] - b[1]).max() > 1e-3
+
+
+def test_bfloat16_compute_keeps_float32_parameters_outputs_and_close_gradients():
+    # The GPU path: bf16 activations, float32 parameters, output, loss and gradients.
+    def make(dtype):
+        return UNet(channels=8, channel_mults=(1, 2), num_res_blocks=1, dtype=dtype)
+
+    x = jax.random.normal(jax.random.key(0), (2, 8, 8, 1))
+    t = jnp.array([10, 900], jnp.int32)
+    params = jax.tree.map(
+        lambda p: p + 0.05, jax.jit(make(jnp.float32).init)(jax.random.key(1), x, t)
+    )
+
+    def loss(dtype):
+        return jax.jit(
+            jax.value_and_grad(lambda p: jnp.mean(jnp.square(make(dtype).apply(p, x, t) - x)))
+        )
+
+    (value16, grads16), (value32, grads32) = loss(jnp.bfloat16)(params), loss(jnp.float32)(params)
+    assert make(jnp.bfloat16).apply(params, x, t).dtype == jnp.float32
+    assert all(g.dtype == jnp.float32 for g in jax.tree.leaves(grads16))
+    np.testing.assert_allclose(value16, value32, rtol=0.05)
+    flat16, flat32 = (
+        jnp.concatenate([g.ravel() for g in jax.tree.leaves(g)]) for g in (grads16, grads32)
+    )
+    cosine = jnp.dot(flat16, flat32) / (jnp.linalg.norm(flat16) * jnp.linalg.norm(flat32))
+    assert cosine > 0.99

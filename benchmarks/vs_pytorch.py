@@ -1,0 +1,440 @@
+"""gensys against PyTorch diffusers on the same machine, in one run: the DDPM training step,
+DDIM with 50 steps and DPM-Solver++(2M) with 20 steps, plus gensys-only throughputs.
+
+    make bench            # creates .venv-peer from benchmarks/requirements-peer.txt, then
+    python -m benchmarks.vs_pytorch --peer_python=.venv-peer/bin/python
+
+Both sides run as worker processes (``--worker`` here, ``benchmarks/peer_pytorch.py``
+there) that build their model once and then time calls on command, so the driver can
+interleave them: each round runs ``--reps`` calls of one side, then of the other, the
+order alternating between rounds, and the figures are medians over all calls. Compile
+time (gensys) and the first call (both) are reported apart from the steady state; gensys
+runs without the persistent compilation cache so its first call includes the compile.
+
+Each side uses its defaults on this machine: gensys one XLA host device per core with the
+batch sharded over them (``runtime.cpu_device_count_for``) and its XLA:CPU flags
+(``runtime.tune_cpu_compiler``); PyTorch its intra-op threads (one per core).
+
+Writes ``benchmarks/results/vs_pytorch.{json,md}`` (``--output``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from absl import app, flags
+
+REPO = Path(__file__).resolve().parents[1]
+_PEER_PYTHON = flags.DEFINE_string(
+    "peer_python", str(REPO / ".venv-peer" / "bin" / "python"), "Python of the PyTorch side."
+)
+_ROUNDS = flags.DEFINE_integer("rounds", 5, "Interleaved rounds of the training step.")
+_REPS = flags.DEFINE_integer("reps", 2, "Training steps per side per round.")
+_SAMPLING_ROUNDS = flags.DEFINE_integer(
+    "sampling_rounds", 3, "Interleaved rounds of the samplers (one call per side per round)."
+)
+_WORKLOADS = flags.DEFINE_list(
+    "workloads", ["train_step", "ddim50", "dpmpp20"], "Workloads run on both sides."
+)
+_GENSYS_ONLY = flags.DEFINE_list(
+    "gensys_only",
+    ["realnvp_digits", "glow_digits", "nade_digits", "pixelcnn_digits",
+     "pixel_transformer_digits", "pixel_transformer_binarized_mnist"],
+    "Sampling throughputs measured on gensys alone (experiment configs, 64 samples), and "
+    "'cifar_unet' (the 35.7M DDPM CIFAR-10 UNet step at batch 128; for GPUs).",
+)  # fmt: skip
+_OUTPUT = flags.DEFINE_string(
+    "output", str(REPO / "benchmarks" / "results" / "vs_pytorch"), "Results path stem."
+)
+_WORKER = flags.DEFINE_bool("worker", False, "Run as the gensys worker (used by the driver).")
+
+BATCH = 64
+IMAGE = (32, 32, 1)
+# The matched UNet (diffusers: block_out_channels (32, 64, 64), layers_per_block 2,
+# attention at 16x16): 1,623,169 parameters on both sides.
+UNET = dict(channels=32, channel_mults=(1, 2, 2), num_res_blocks=2, attention_resolutions=(16,))
+CIFAR_UNET = dict(
+    channels=128, channel_mults=(1, 2, 2, 2), num_res_blocks=2, attention_resolutions=(16,),
+    dropout=0.1,
+)  # fmt: skip
+SAMPLERS = {"ddim50": ("ddim", 50), "dpmpp20": ("dpmpp_2m", 20)}
+
+
+# ----------------------------------------------------------------------------- gensys worker
+class _GensysWorkloads:
+    """Each workload's gensys function, built on first use (one engine per workload)."""
+
+    def __init__(self):
+        import jax
+
+        self.jax = jax
+        self.built = {}
+
+    def _ddpm_engine(self, sampler=("ddpm", None), dtype="float32", net=UNET, batch=BATCH,
+                     image=IMAGE):  # fmt: skip
+        import numpy as np
+
+        from gensys.data.datasets import DatasetSpec
+        from gensys.diffusion.recipe import DDPMConfig, SamplerConfig, make_ddpm_recipe
+        from gensys.train import sharding
+        from gensys.train.engine import Engine
+
+        spec = DatasetSpec("synthetic", "benchmark", image, 256, None)
+        config = DDPMConfig(**net, learning_rate=2e-4, warmup_steps=0, compute_dtype=dtype)
+        recipe = make_ddpm_recipe(
+            config, spec, SamplerConfig(name=sampler[0], num_steps=sampler[1])
+        )
+        engine = Engine(recipe, sharding.make_mesh())
+        rng = np.random.default_rng(0)
+        batch_arrays = {
+            "image": rng.uniform(-1, 1, (batch, *image)).astype(np.float32),
+            "label": np.zeros((batch,), np.int32),
+            "mask": np.ones((batch,), np.float32),
+        }
+        global_batch = sharding.shard_batch(batch_arrays, engine.mesh)
+        state = engine.init(self.jax.random.key(0), global_batch)
+        return engine, state, global_batch
+
+    def _train_fn(self, **kwargs):
+        engine, state, batch = self._ddpm_engine(**kwargs)
+        box = {"state": state, "i": 0}
+        # XLA's count for the whole (unpartitioned) step: forward, backward, Adam, EMA.
+        flops = engine._train_step.lower(state, batch, self.jax.random.key(0)).cost_analysis()
+
+        def step():
+            box["i"] += 1
+            box["state"], metrics = engine.train_step(
+                box["state"], batch, self.jax.random.key(box["i"])
+            )
+            self.jax.block_until_ready(metrics)
+
+        params = sum(x.size for x in self.jax.tree.leaves(state.model.params))
+        return step, {"parameters": int(params), "flops": float(flops["flops"])}
+
+    def _sample_fn(self, engine, state, num=BATCH):
+        box = {"i": 0}
+
+        def draw():
+            box["i"] += 1
+            engine.sample(state, self.jax.random.key(box["i"]), num)
+
+        return draw
+
+    def _config_sampler(self, name):
+        from benchmarks.common import experiment_config
+        from gensys.data.datasets import get_spec
+        from gensys.families import build_recipe
+        from gensys.train import sharding
+        from gensys.train.config import ExperimentConfig, from_mapping
+        from gensys.train.engine import Engine
+
+        config = from_mapping(ExperimentConfig, experiment_config(name))
+        spec = get_spec(config.data.name)
+        recipe = build_recipe(config.family, config.model, spec, config.sampler)
+        engine = Engine(recipe, sharding.make_mesh())
+        batch = engine.example_batch(spec, config.data.batch_size)
+        state = engine.init(self.jax.random.key(0), batch)
+        params = sum(x.size for x in self.jax.tree.leaves(state.model))
+        return self._sample_fn(engine, state), {"state_size": int(params)}
+
+    def build(self, workload):
+        if workload == "train_step":
+            return self._train_fn()
+        if workload in SAMPLERS:
+            engine, state, _ = self._ddpm_engine(sampler=SAMPLERS[workload])
+            # One network call per step for both samplers here: steps x one forward pass.
+            return self._sample_fn(engine, state), {
+                "flops": SAMPLERS[workload][1] * unet_forward_flops()
+            }
+        if workload == "cifar_unet":
+            on_cpu = self.jax.default_backend() == "cpu"
+            return self._train_fn(
+                dtype="float32" if on_cpu else "bfloat16", net=CIFAR_UNET, batch=128,
+                image=(32, 32, 3),
+            )  # fmt: skip
+        return self._config_sampler(workload)
+
+
+def unet_forward_flops(batch: int = BATCH) -> float:
+    """XLA's floating-point operation count of one forward pass of the matched UNet."""
+    import jax
+    import jax.numpy as jnp
+
+    from gensys.nets.unet import UNet
+
+    net = UNet(**UNET)
+    x, t = jnp.zeros((batch, *IMAGE)), jnp.zeros((batch,), jnp.int32)
+    params = jax.eval_shape(net.init, jax.random.key(0), x, t)
+    return float(jax.jit(net.apply).lower(params, x, t).cost_analysis()["flops"])
+
+
+def matmul_gflops(rows: int = 2048, size: int = 1024, calls: int = 5) -> float:
+    """Measured float32 matrix-product rate of this machine through XLA, all devices at once.
+
+    ``[devices * rows, size] x [size, size]`` with the rows split over the devices, as the
+    workloads split their batch (a product on one of several host devices gets only
+    that device's share of the cores).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from gensys.train import sharding
+
+    mesh = sharding.make_mesh()
+    a = jax.device_put(jnp.ones((mesh.size * rows, size)), sharding.batch_sharded(mesh))
+    b = jax.device_put(jnp.ones((size, size)), sharding.replicated(mesh))
+    product = jax.jit(lambda a, b: a @ b)
+    product(a, b).block_until_ready()
+    times = []
+    for _ in range(calls):
+        tick = time.perf_counter()
+        product(a, b).block_until_ready()
+        times.append(time.perf_counter() - tick)
+    return 2 * mesh.size * rows * size * size / statistics.median(times) / 1e9
+
+
+def matched_unet_parameters() -> int:
+    import jax
+    import jax.numpy as jnp
+
+    from gensys.nets.unet import UNet
+
+    shapes = jax.eval_shape(
+        lambda: UNet(**UNET).init(
+            jax.random.key(0), jnp.zeros((1, *IMAGE)), jnp.zeros((1,), jnp.int32)
+        )
+    )
+    return int(sum(x.size for x in jax.tree.leaves(shapes)))
+
+
+def describe_gensys() -> dict:
+    import jax
+    import jaxlib
+
+    return {
+        "framework": f"gensys (JAX {jax.__version__}, jaxlib {jaxlib.__version__})",
+        "python": platform.python_version(),
+        "backend": jax.default_backend(),
+        "devices": len(jax.devices()),
+        "device_kind": jax.devices()[0].device_kind,
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "parameters": matched_unet_parameters(),
+        "matmul_gflops": matmul_gflops(),
+    }
+
+
+def worker() -> None:
+    """The gensys side of the protocol in ``benchmarks/peer_pytorch.py``."""
+    from gensys.train import runtime
+
+    runtime.quiet_library_logs()
+    runtime.tune_cpu_compiler()
+    runtime.set_cpu_devices(runtime.cpu_device_count_for(BATCH))
+    workloads = _GensysWorkloads()
+    built = {}
+    for line in sys.stdin:
+        command = json.loads(line)
+        op = command["op"]
+        if op == "quit":
+            break
+        if op == "describe":
+            answer = describe_gensys()
+        elif op == "setup":
+            tick = time.perf_counter()
+            fn, info = workloads.build(command["workload"])
+            built_s = time.perf_counter() - tick
+            tick = time.perf_counter()
+            fn()
+            answer = {"build_s": built_s, "first_call_s": time.perf_counter() - tick, **info}
+            built[command["workload"]] = fn
+        elif op == "run":
+            fn = built[command["workload"]]
+            times = []
+            for _ in range(command["reps"]):
+                tick = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - tick)
+            answer = {"times": times}
+        else:
+            answer = {"error": f"unknown op {op!r}"}
+        print(json.dumps(answer), flush=True)
+
+
+# ----------------------------------------------------------------------------- driver
+class _Worker:
+    """A worker process spoken to in JSON lines."""
+
+    def __init__(self, name, argv, env=None):
+        self.name = name
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO, env=env
+        )
+
+    def ask(self, **command):
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {self.name} worker exited (code {self.proc.wait()})")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"{self.name}: {answer['error']}")
+        return answer
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=60)
+
+
+def machine() -> dict:
+    model = "unknown"
+    if Path("/proc/cpuinfo").exists():
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory = None
+    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
+        memory = round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30, 1)
+    return {"cpu": model, "cores": os.cpu_count(), "memory_gib": memory,
+            "platform": platform.platform()}  # fmt: skip
+
+
+def interleaved(gensys, peer, workload, rounds, reps) -> dict:
+    """Setup on both sides, then ``rounds`` alternating blocks of ``reps`` calls."""
+    result = {"gensys": gensys.ask(op="setup", workload=workload)}
+    result["pytorch"] = peer.ask(op="setup", workload=workload)
+    times = {"gensys": [], "pytorch": []}
+    for r in range(rounds):
+        order = [(gensys, "gensys"), (peer, "pytorch")]
+        for worker_, side in order if r % 2 == 0 else order[::-1]:
+            times[side] += worker_.ask(op="run", workload=workload, reps=reps)["times"]
+    for side in times:
+        result[side]["times"] = times[side]
+        result[side]["median_s"] = statistics.median(times[side])
+    result["ratio"] = result["gensys"]["median_s"] / result["pytorch"]["median_s"]
+    print(
+        f"{workload}: gensys {result['gensys']['median_s']:.3f} s, "
+        f"pytorch {result['pytorch']['median_s']:.3f} s, ratio {result['ratio']:.2f}",
+        flush=True,
+    )
+    return result
+
+
+TARGETS = {"train_step": 0.7, "ddim50": 0.5}
+
+
+def write_report(results: dict, stem: Path) -> None:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    g, p = results["sides"]["gensys"], results["sides"]["pytorch"]
+    m = results["machine"]
+    lines = [
+        "# gensys against PyTorch diffusers on one machine",
+        "",
+        f"Measured by `{results['command']}` on {results['date']}.",
+        "",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; {m['platform']}",
+        f"- gensys: {g['framework']}, backend {g['backend']}, {g['devices']} device(s) "
+        f"({g['device_kind']}), XLA_FLAGS `{g['xla_flags']}`",
+        f"- PyTorch: {p['framework']}, {p['threads']} intra-op threads",
+        f"- Matched DDPM UNet: {g['parameters']:,} parameters in gensys, "
+        f"{p['parameters']:,} in diffusers; batch {BATCH}, "
+        f"{IMAGE[0]}x{IMAGE[1]}x{IMAGE[2]}, float32",
+        f"- Interleaved rounds: training step {results['rounds']['train_step']} of "
+        f"{results['reps']['train_step']} steps a side, samplers {results['rounds']['samplers']} "
+        "of one call a side; medians of all calls",
+        f"- Arithmetic bound: XLA's operation count of the call divided by the measured "
+        f"float32 matrix-product rate of this machine ({g['matmul_gflops']:.0f} GFLOP/s through "
+        "XLA, rows split over the devices as the batch is); both sides do the same operations",
+        "",
+        "| workload | gensys median s | PyTorch median s | ratio | target | GFLOP a call "
+        "| bound s | gensys first call s | PyTorch first call s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results["paired"].items():
+        target = TARGETS.get(name)
+        verdict = "-" if target is None else (
+            f"<= {target} ({'met' if r['ratio'] <= target else 'missed'})"
+        )  # fmt: skip
+        gflop = r["gensys"]["flops"] / 1e9
+        lines.append(
+            f"| {name} | {r['gensys']['median_s']:.3f} | {r['pytorch']['median_s']:.3f} "
+            f"| {r['ratio']:.2f} | {verdict} | {gflop:,.1f} | {gflop / g['matmul_gflops']:.3f} "
+            f"| {r['gensys']['first_call_s']:.1f} | {r['pytorch']['first_call_s']:.1f} |"
+        )
+    if results["gensys_only"]:
+        lines += ["", "## gensys alone", "",
+                  "| workload | median s a call | per second | first call s |",
+                  "|---|---|---|---|"]  # fmt: skip
+        for name, r in results["gensys_only"].items():
+            per = r.get("items", 64) / r["median_s"]
+            unit = "steps" if name == "cifar_unet" else "samples"
+            lines.append(
+                f"| {name} | {r['median_s']:.3f} | {per:,.1f} {unit} | {r['first_call_s']:.1f} |"
+            )
+    lines.append("")
+    stem.with_suffix(".md").write_text("\n".join(lines))
+
+
+def main(argv) -> None:
+    del argv
+    if _WORKER.value:
+        worker()
+        return
+    peer_python = Path(_PEER_PYTHON.value)
+    if not peer_python.exists():
+        raise SystemExit(
+            f"no PyTorch environment at {peer_python}: run `make bench` (it creates "
+            ".venv-peer from benchmarks/requirements-peer.txt) or pass --peer_python"
+        )
+    env = dict(os.environ)
+    env.pop("GENSYS_COMPILATION_CACHE", None)
+    gensys = _Worker("gensys", [sys.executable, "-m", "benchmarks.vs_pytorch", "--worker"], env)
+    peer = _Worker("pytorch", [str(peer_python), str(REPO / "benchmarks" / "peer_pytorch.py")])
+    try:
+        # The peer first: gensys's description measures the product rate, which must not
+        # share the cores with PyTorch's start-up.
+        peer_side = peer.ask(op="describe")
+        sides = {"gensys": gensys.ask(op="describe"), "pytorch": peer_side}
+        results = {
+            "command": "python -m benchmarks.vs_pytorch " + " ".join(sys.argv[1:]),
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": machine(),
+            "sides": sides,
+            "rounds": {"train_step": _ROUNDS.value, "samplers": _SAMPLING_ROUNDS.value},
+            "reps": {"train_step": _REPS.value, "samplers": 1},
+            "paired": {},
+            "gensys_only": {},
+        }
+        for workload in _WORKLOADS.value:
+            rounds, reps = (
+                (_ROUNDS.value, _REPS.value) if workload == "train_step"
+                else (_SAMPLING_ROUNDS.value, 1)
+            )  # fmt: skip
+            results["paired"][workload] = interleaved(gensys, peer, workload, rounds, reps)
+        for workload in _GENSYS_ONLY.value:
+            setup = gensys.ask(op="setup", workload=workload)
+            times = gensys.ask(op="run", workload=workload, reps=_ROUNDS.value)["times"]
+            setup.update(times=times, median_s=statistics.median(times))
+            setup["items"] = 1 if workload == "cifar_unet" else BATCH
+            results["gensys_only"][workload] = setup
+            print(f"{workload}: {setup['median_s']:.3f} s a call", flush=True)
+    finally:
+        gensys.close()
+        peer.close()
+    write_report(results, Path(_OUTPUT.value))
+    print(f"wrote {_OUTPUT.value}.md and .json")
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,69 @@
+"""``conv2d`` / ``tap_conv.Conv`` equal XLA's convolution and ``nn.Conv``: values and gradients.
+
+``conv2d`` keeps ``lax.conv_general_dilated``'s value and replaces only its backward pass
+on the CPU (per-tap matrix products for the kernel, a flipped convolution for the
+input); it must agree with XLA's gradients to float32 rounding, under ``jit`` and
+``vmap``, and ``tap_conv.Conv`` must have ``nn.Conv``'s parameters (so checkpoints load in either).
+"""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gensys.nets.tap_conv import Conv, conv2d
+
+
+def _xla_conv(x, kernel, stride):
+    return jax.lax.conv_general_dilated(
+        x, kernel, (stride, stride), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
+
+
+@pytest.mark.parametrize(
+    "size,c_in,c_out,kernel,stride",
+    [(8, 3, 5, 3, 1), (8, 3, 5, 3, 2), (7, 2, 4, 3, 2), (6, 4, 3, 1, 1), (9, 2, 3, 4, 2),
+     (6, 2, 3, 5, 1), (6, 3, 2, 2, 1)],
+)  # fmt: skip
+def test_conv2d_value_and_gradients_match_xla(size, c_in, c_out, kernel, stride):
+    kx, kw, kc = jax.random.split(jax.random.key(0), 3)
+    x = jax.random.normal(kx, (2, size, size, c_in))
+    w = jax.random.normal(kw, (kernel, kernel, c_in, c_out))
+    cotangent = jax.random.normal(kc, _xla_conv(x, w, stride).shape)
+
+    def loss(conv):
+        return lambda x, w: jnp.sum(jnp.sin(conv(x, w, stride)) * cotangent)
+
+    ours = jax.jit(jax.value_and_grad(loss(conv2d), argnums=(0, 1)))(x, w)
+    reference = jax.jit(jax.value_and_grad(loss(_xla_conv), argnums=(0, 1)))(x, w)
+    np.testing.assert_allclose(ours[0], reference[0], rtol=1e-5)
+    for got, want in zip(ours[1], reference[1], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_conv2d_kernel_gradient_under_vmap():
+    x = jax.random.normal(jax.random.key(1), (3, 2, 6, 6, 2))
+    w = jax.random.normal(jax.random.key(2), (3, 3, 2, 4))
+    batched = jax.vmap(lambda xi: jax.grad(lambda k: jnp.sum(conv2d(xi, k) ** 2))(w))(x)
+    reference = jax.vmap(lambda xi: jax.grad(lambda k: jnp.sum(_xla_conv(xi, k, 1) ** 2))(w))(x)
+    np.testing.assert_allclose(batched, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_conv2d_rejects_unsupported_strides_and_shapes():
+    with pytest.raises(ValueError, match="stride"):
+        conv2d(jnp.zeros((1, 4, 4, 2)), jnp.zeros((3, 3, 2, 2)), stride=3)
+    with pytest.raises(ValueError, match="matching C"):
+        conv2d(jnp.zeros((1, 4, 4, 2)), jnp.zeros((3, 3, 3, 2)))
+
+
+@pytest.mark.parametrize("strides", [(1, 1), (2, 2)])
+def test_conv_layer_has_nn_conv_parameters_and_output(strides):
+    x = jax.random.normal(jax.random.key(3), (2, 8, 8, 3))
+    flax_conv = nn.Conv(4, (3, 3), strides=strides)
+    params = flax_conv.init(jax.random.key(4), x)
+    ours = Conv(4, (3, 3), strides=strides)
+    assert jax.tree.map(jnp.shape, ours.init(jax.random.key(4), x)) == jax.tree.map(
+        jnp.shape, params
+    )
+    np.testing.assert_allclose(ours.apply(params, x), flax_conv.apply(params, x), rtol=1e-5)
