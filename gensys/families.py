@@ -10,6 +10,7 @@ from gensys.autoregressive.recipe import AutoregressiveConfig, make_autoregressi
 from gensys.data.datasets import DatasetSpec
 from gensys.diffusion.recipe import DDPMConfig, SamplerConfig, make_ddpm_recipe
 from gensys.flows.recipe import FlowConfig, make_flow_recipe
+from gensys.gan.pix2pix import Pix2PixConfig, make_pix2pix_recipe
 from gensys.gan.recipe import GANConfig, make_gan_recipe
 from gensys.train.config import from_mapping
 from gensys.train.recipe import Recipe
@@ -30,6 +31,7 @@ FAMILIES: dict[str, Family] = {
     "ddpm": Family(DDPMConfig, make_ddpm_recipe, SamplerConfig),
     "vae": Family(VAEConfig, make_vae_recipe),  # VAE, conditional VAE and autoencoder
     "gan": Family(GANConfig, make_gan_recipe),  # MLP GAN, DCGAN, cGAN, LSGAN, WGAN(-GP), hinge
+    "pix2pix": Family(Pix2PixConfig, make_pix2pix_recipe),  # paired image-to-image
     "flow": Family(FlowConfig, make_flow_recipe),  # RealNVP, Glow, NICE-style additive
     # FVSBN, NADE, MADE, PixelCNN, gated PixelCNN, PixelRNN (Row LSTM), pixel Transformer
     "autoregressive": Family(AutoregressiveConfig, make_autoregressive_recipe),

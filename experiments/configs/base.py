@@ -111,6 +111,36 @@ def get_gan_config() -> ml_collections.ConfigDict:
     return config
 
 
+def get_pix2pix_config() -> ml_collections.ConfigDict:
+    """The base config with every pix2pix model field at its default."""
+    from gensys.gan.pix2pix import Pix2PixConfig
+
+    config = get_base_config()
+    config.family = "pix2pix"
+    config.model = config_dict_of(Pix2PixConfig())
+    return config
+
+
+def pix2pix_on_digits(task: str) -> ml_collections.ConfigDict:
+    """pix2pix for ``task`` on the digits resized to 16x16 (the ``pix2pix_*_digits`` configs).
+
+    U-Net translator 16 -> 8 -> 4 -> 2 -> 1 (32, 64, 128, 128 features) with skips and
+    dropout 0.5 on the first two decoder layers; PatchGAN discriminator on (input, image)
+    pairs with 4x4 patch logits; non-saturating loss plus 100 x L1; Adam 2e-4, beta1 0.5;
+    2,000 steps at batch 64.
+    """
+    config = get_pix2pix_config()
+    config.data.name = "digits"
+    config.data.batch_size = 64
+    config.eval.split = "test"
+    config.eval.batch_size = 100
+    config.train.update(num_steps=2000, log_every=100, checkpoint_every=1000, num_samples=64)
+    config.model.update(
+        task=task, image_size=16, l1_weight=100.0, g_width=32, g_max_width=128, d_widths=(32, 64)
+    )
+    return config
+
+
 def get_flow_config() -> ml_collections.ConfigDict:
     """The base config with every normalizing-flow model field at its default."""
     from gensys.flows.recipe import FlowConfig

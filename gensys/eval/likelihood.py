@@ -37,6 +37,7 @@ ACCOUNTING = {
         "the L levels; one x_t draw per term, T network calls per image"
     ),
     "gan": "none: a GAN defines no density",
+    "pix2pix": "none: a conditional GAN translator defines no density",
 }
 
 

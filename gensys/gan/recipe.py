@@ -123,12 +123,14 @@ def _check(config: GANConfig, spec: DatasetSpec) -> None:
         dcgan_stages(size)
 
 
-def _apply(module, variables, *args, train: bool):
+def apply_tracking_stats(module, variables, *args, train: bool, rngs=None):
     """``module.apply`` that also returns the variables with updated batch statistics."""
     if train and "batch_stats" in variables:
-        out, updates = module.apply(variables, *args, train=True, mutable=["batch_stats"])
+        out, updates = module.apply(
+            variables, *args, train=True, mutable=["batch_stats"], rngs=rngs
+        )
         return out, {**variables, **updates}
-    return module.apply(variables, *args, train=train), variables
+    return module.apply(variables, *args, train=train, rngs=rngs), variables
 
 
 def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
@@ -185,14 +187,18 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
         real, labels, mask, key = inputs
         z_key, mix_key = jax.random.split(key)
         z = jax.random.normal(z_key, (real.shape[0], config.latent_dim))
-        fake, g_vars = _apply(generator, g_vars, z, labels, train=True)
+        fake, g_vars = apply_tracking_stats(generator, g_vars, z, labels, train=True)
         fake = jax.lax.stop_gradient(fake)
         aux = () if labels is None else (labels,)
 
         def loss_fn(params):
             variables = {**d_vars, "params": params}
-            real_out, variables = _apply(discriminator, variables, real, *aux, train=True)
-            fake_out, variables = _apply(discriminator, variables, fake, *aux, train=True)
+            real_out, variables = apply_tracking_stats(
+                discriminator, variables, real, *aux, train=True
+            )
+            fake_out, variables = apply_tracking_stats(
+                discriminator, variables, fake, *aux, train=True
+            )
             per_example = discriminator_loss(config.loss, real_out, fake_out)
             terms = {}
 
@@ -258,9 +264,9 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
 
         def g_loss_fn(params):
             variables = {**g_vars, "params": params}
-            fake, variables = _apply(generator, variables, z, last_labels, train=True)
+            fake, variables = apply_tracking_stats(generator, variables, z, last_labels, train=True)
             # The discriminator's batch statistics from this pass are not kept.
-            out, _ = _apply(discriminator, d_vars, fake, last_labels, train=True)
+            out, _ = apply_tracking_stats(discriminator, d_vars, fake, last_labels, train=True)
             return masked_mean(generator_loss(config.loss, out), last_mask), variables
 
         (g_loss, new_g_vars), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(

@@ -34,6 +34,7 @@ def test_every_experiment_config_builds(path):
         | dict.fromkeys(("dcgan", "cgan", "lsgan", "wgangp"), "gan")
         | dict.fromkeys(("realnvp", "glow"), "flow")
         | dict.fromkeys(autoregressive, "autoregressive")
+        | dict.fromkeys(("pix2pix_edges", "pix2pix_inpaint", "pix2pix_superres"), "pix2pix")
     )
     assert config.family == families.get(model, model)
     if config.family == "autoregressive":

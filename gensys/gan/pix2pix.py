@@ -1,0 +1,226 @@
+"""pix2pix (Isola et al. 2017) as a :class:`~gensys.train.recipe.Recipe`: image-to-image
+translation with a conditional adversarial loss plus L1.
+
+Pairs come from the data's own images by a task of :mod:`gensys.data.paired`
+(``edges``, ``inpaint``, ``super_resolution``): the target ``y`` is the image, the
+input ``x = task(y)``. Each step (one discriminator update, then one generator update,
+Adam 2e-4 with beta1 0.5, as in the paper) minimises
+
+    D:  E[ l_D(D(x, y), D(x, G(x))) ]                    (per patch, averaged)
+    G:  E[ l_G(D(x, G(x))) ] + lambda E[ |y - G(x)|_1 ]   (lambda = 100)
+
+with ``l_D``, ``l_G`` any loss of :mod:`gensys.gan.losses` (the paper's is the
+non-saturating one). The discriminator is a PatchGAN on ``(x, image)`` pairs, the
+translator a U-Net with dropout as its only noise (:mod:`gensys.nets.pix2pix`).
+
+``sample`` translates the inputs made from the first training batch (kept in the state,
+so a restored run samples the same conditions); ``figures`` draws ``translations``:
+input, output and target side by side for the eval examples. ``eval_step`` reports the
+per-example L1 error (``l1``, mean absolute difference in ``[-1, 1]`` units) and the
+discriminator's view of both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import optax
+
+from gensys.data.datasets import DatasetSpec
+from gensys.data.paired import TASKS, make_input
+from gensys.gan.losses import LOSSES, called_real, discriminator_loss, generator_loss
+from gensys.gan.recipe import apply_tracking_stats
+from gensys.nets.pix2pix import PatchDiscriminator, UNetTranslator, translator_depth
+from gensys.train.recipe import Recipe
+from gensys.train.state import make_optimizer, masked_mean
+
+
+@dataclasses.dataclass(frozen=True)
+class Pix2PixConfig:
+    """The ``model`` section of a pix2pix config."""
+
+    task: str = "edges"  # edges, inpaint, super_resolution
+    image_size: int | None = 16  # resize the data (bilinear) to this square side
+    loss: str = "nonsaturating"
+    l1_weight: float = 100.0  # lambda
+    g_width: int = 32
+    g_max_width: int = 128
+    min_size: int = 1
+    dropout_layers: int = 2
+    d_widths: tuple[int, ...] = (32, 64)
+    learning_rate: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+
+@flax.struct.dataclass
+class Pix2PixState:
+    """Both players' variables and optimizer states, and the conditions ``sample`` uses."""
+
+    step: jax.Array
+    generator: Any
+    discriminator: Any
+    g_opt_state: Any
+    d_opt_state: Any
+    sample_inputs: jax.Array
+
+
+def _check(config: Pix2PixConfig, spec: DatasetSpec) -> None:
+    if config.task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {config.task!r}")
+    if config.loss not in LOSSES or config.loss == "wgan_gp":
+        raise ValueError(f"loss must be one of {LOSSES} but wgan_gp, got {config.loss!r}")
+    if spec.num_levels == 0:
+        raise ValueError("pix2pix needs image data, not 2-D points")
+    if config.l1_weight < 0:
+        raise ValueError(f"l1_weight must be >= 0, got {config.l1_weight}")
+    size = config.image_size or spec.image_shape[0]
+    if config.image_size is None and spec.image_shape[0] != spec.image_shape[1]:
+        raise ValueError(f"pix2pix needs square images, got {spec.image_shape}")
+    translator_depth(size, config.min_size)
+
+
+def make_pix2pix_recipe(config: Pix2PixConfig, spec: DatasetSpec) -> Recipe:
+    """Builds the pix2pix recipe for images of ``spec``."""
+    _check(config, spec)
+    channels = spec.image_shape[-1]
+    size = config.image_size or spec.image_shape[0]
+    generator = UNetTranslator(
+        channels, config.g_width, config.g_max_width, config.min_size, config.dropout_layers
+    )
+    discriminator = PatchDiscriminator(tuple(config.d_widths))
+    optimizer = make_optimizer(
+        config.learning_rate, grad_clip_norm=None, b1=config.beta1, b2=config.beta2
+    )
+
+    def targets_of(batch) -> jax.Array:
+        y = batch["image"]
+        if y.shape[1:3] != (size, size):
+            y = jax.image.resize(y, (y.shape[0], size, size, channels), "bilinear")
+        return y
+
+    def translate(g_vars, x, key, train):
+        return apply_tracking_stats(generator, g_vars, x, train=train, rngs={"dropout": key})
+
+    def init(key: jax.Array, batch: dict) -> Pix2PixState:
+        g_key, d_key, input_key = jax.random.split(key, 3)
+        y = targets_of(batch)
+        x = make_input(config.task, input_key, y)
+        g_vars = generator.init({"params": g_key, "dropout": g_key}, x, train=False)
+        d_vars = discriminator.init(d_key, x, y, train=False)
+        return Pix2PixState(
+            step=jnp.zeros((), jnp.int32),
+            generator=g_vars,
+            discriminator=d_vars,
+            g_opt_state=optimizer.init(g_vars["params"]),
+            d_opt_state=optimizer.init(d_vars["params"]),
+            sample_inputs=x,
+        )
+
+    def patch_mean(values: jax.Array) -> jax.Array:
+        return jnp.mean(values.reshape(values.shape[0], -1), axis=-1)
+
+    def train_step(state: Pix2PixState, batch: dict, key: jax.Array):
+        input_key, g_key = jax.random.split(key)
+        y, mask = targets_of(batch), batch["mask"]
+        x = make_input(config.task, input_key, y)
+        fake, _ = translate(state.generator, x, g_key, train=True)
+
+        def d_loss_fn(params):
+            variables = {**state.discriminator, "params": params}
+            real_out, variables = apply_tracking_stats(discriminator, variables, x, y, train=True)
+            fake_out, variables = apply_tracking_stats(
+                discriminator, variables, x, jax.lax.stop_gradient(fake), train=True
+            )
+            per_patch = discriminator_loss(config.loss, real_out.ravel(), fake_out.ravel())
+            per_example = patch_mean(per_patch.reshape(real_out.shape))
+            return masked_mean(per_example, mask), (real_out, fake_out, variables)
+
+        (d_loss, (real_out, fake_out, d_vars)), d_grads = jax.value_and_grad(
+            d_loss_fn, has_aux=True
+        )(state.discriminator["params"])
+        updates, d_opt_state = optimizer.update(
+            d_grads, state.d_opt_state, state.discriminator["params"]
+        )
+        d_vars = {**d_vars, "params": optax.apply_updates(d_vars["params"], updates)}
+
+        def g_loss_fn(params):
+            variables = {**state.generator, "params": params}
+            out, variables = translate(variables, x, g_key, train=True)
+            # The discriminator's batch statistics from this pass are not kept.
+            logits, _ = apply_tracking_stats(discriminator, d_vars, x, out, train=True)
+            adversarial = patch_mean(generator_loss(config.loss, logits.ravel()).reshape(
+                logits.shape
+            ))  # fmt: skip
+            l1 = patch_mean(jnp.abs(out - y))
+            total = adversarial + config.l1_weight * l1
+            return masked_mean(total, mask), (variables, adversarial, l1)
+
+        (g_loss, (g_vars, adversarial, l1)), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(
+            state.generator["params"]
+        )
+        updates, g_opt_state = optimizer.update(
+            g_grads, state.g_opt_state, state.generator["params"]
+        )
+        g_vars = {**g_vars, "params": optax.apply_updates(g_vars["params"], updates)}
+        real_called_real, fake_called_real = called_real(
+            config.loss, patch_mean(real_out), patch_mean(fake_out)
+        )
+        metrics = {
+            "train/loss": g_loss,
+            "train/d_loss": d_loss,
+            "train/g_adversarial": masked_mean(adversarial, mask),
+            "train/l1": masked_mean(l1, mask),
+            "train/real_accuracy": masked_mean(real_called_real, mask),
+            "train/fake_accuracy": masked_mean(1.0 - fake_called_real, mask),
+            "train/d_grad_norm": optax.tree.norm(d_grads),
+            "train/g_grad_norm": optax.tree.norm(g_grads),
+        }
+        new_state = Pix2PixState(
+            state.step + 1, g_vars, d_vars, g_opt_state, d_opt_state, state.sample_inputs
+        )
+        return new_state, metrics
+
+    def translations(state: Pix2PixState, batch: dict, key: jax.Array):
+        input_key, g_key = jax.random.split(key)
+        y = targets_of(batch)
+        x = make_input(config.task, input_key, y)
+        out, _ = translate(state.generator, x, g_key, train=False)
+        return x, out, y
+
+    def eval_step(state: Pix2PixState, batch: dict, key: jax.Array) -> dict:
+        x, out, y = translations(state, batch, key)
+        real_out = patch_mean(discriminator.apply(state.discriminator, x, y, train=False))
+        fake_out = patch_mean(discriminator.apply(state.discriminator, x, out, train=False))
+        real_called_real, fake_called_real = called_real(config.loss, real_out, fake_out)
+        return {
+            "l1": patch_mean(jnp.abs(out - y)),
+            "d_real": real_out,
+            "d_fake": fake_out,
+            "real_accuracy": real_called_real,
+            "fake_accuracy": 1.0 - fake_called_real,
+        }
+
+    def figures(state: Pix2PixState, batch: dict, key: jax.Array) -> dict:
+        x, out, y = translations(state, batch, key)
+        return {"translations": jnp.stack([x, out, y], axis=1)}
+
+    def sample(state: Pix2PixState, key: jax.Array, num: int) -> jax.Array:
+        bank = state.sample_inputs
+        x = bank[jnp.arange(num) % bank.shape[0]]
+        out, _ = translate(state.generator, x, key, train=False)
+        return out
+
+    return Recipe(
+        name="pix2pix",
+        init=init,
+        train_step=train_step,
+        eval_step=eval_step,
+        sample=sample,
+        figures=figures,
+        sample_tag=config.task,
+    )
