@@ -1,11 +1,8 @@
 """The PyTorch side of ``benchmarks/vs_pytorch.py``: diffusers' ``UNet2DModel`` doing the
 same work as gensys's DDPM UNet (run in the peer environment, ``requirements-peer.txt``).
 
-A worker: it reads one JSON command a line on stdin and answers one JSON line on stdout,
-so the driver can interleave its repetitions with gensys's. It imports neither JAX nor
-gensys. Commands: ``{"op": "describe"}``, ``{"op": "setup", "workload": W}`` (builds the
-model and times the first call), ``{"op": "run", "workload": W, "reps": N}`` (wall times
-of ``N`` calls), ``{"op": "quit"}``.
+A worker of ``benchmarks/worker_protocol.py``, so the driver can interleave its
+repetitions with gensys's. It imports neither JAX nor gensys.
 
 The model matches ``benchmarks.vs_pytorch.UNET`` layer for layer: widths (32, 64, 64), two
 residual blocks a level, one-head self-attention at 16x16 and in the middle, GroupNorm,
@@ -16,14 +13,12 @@ to 1, Adam, and an EMA of the weights (as gensys's step does).
 
 from __future__ import annotations
 
-import json
 import platform
-import sys
-import time
 
 import diffusers
 import torch
 from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, UNet2DModel
+from worker_protocol import serve  # this script's folder, benchmarks/, is on sys.path
 
 BATCH = 64
 IMAGE = (1, 32, 32)
@@ -124,33 +119,9 @@ def describe() -> dict:
     }
 
 
-def main() -> None:
-    built = {}
-    for line in sys.stdin:
-        command = json.loads(line)
-        op = command["op"]
-        if op == "quit":
-            break
-        if op == "describe":
-            answer = describe()
-        elif op == "setup":
-            workload = command["workload"]
-            tick = time.perf_counter()
-            built[workload] = WORKLOADS[workload]()
-            built[workload]()
-            answer = {"first_call_s": time.perf_counter() - tick}
-        elif op == "run":
-            fn = built[command["workload"]]
-            times = []
-            for _ in range(command["reps"]):
-                tick = time.perf_counter()
-                fn()
-                times.append(time.perf_counter() - tick)
-            answer = {"times": times}
-        else:
-            answer = {"error": f"unknown op {op!r}"}
-        print(json.dumps(answer), flush=True)
+def build(workload: str):
+    return WORKLOADS[workload](), {}
 
 
 if __name__ == "__main__":
-    main()
+    serve(describe, build)

@@ -31,6 +31,8 @@ from pathlib import Path
 
 from absl import app, flags
 
+from benchmarks.vs_pytorch_report import write_report
+
 REPO = Path(__file__).resolve().parents[1]
 _PEER_PYTHON = flags.DEFINE_string(
     "peer_python", str(REPO / ".venv-peer" / "bin" / "python"), "Python of the PyTorch side."
@@ -231,40 +233,14 @@ def describe_gensys() -> dict:
 
 
 def worker() -> None:
-    """The gensys side of the protocol in ``benchmarks/peer_pytorch.py``."""
+    """The gensys side of :mod:`benchmarks.worker_protocol`."""
+    from benchmarks.worker_protocol import serve
     from gensys.train import runtime
 
     runtime.quiet_library_logs()
     runtime.tune_cpu_compiler()
     runtime.set_cpu_devices(runtime.cpu_device_count_for(BATCH))
-    workloads = _GensysWorkloads()
-    built = {}
-    for line in sys.stdin:
-        command = json.loads(line)
-        op = command["op"]
-        if op == "quit":
-            break
-        if op == "describe":
-            answer = describe_gensys()
-        elif op == "setup":
-            tick = time.perf_counter()
-            fn, info = workloads.build(command["workload"])
-            built_s = time.perf_counter() - tick
-            tick = time.perf_counter()
-            fn()
-            answer = {"build_s": built_s, "first_call_s": time.perf_counter() - tick, **info}
-            built[command["workload"]] = fn
-        elif op == "run":
-            fn = built[command["workload"]]
-            times = []
-            for _ in range(command["reps"]):
-                tick = time.perf_counter()
-                fn()
-                times.append(time.perf_counter() - tick)
-            answer = {"times": times}
-        else:
-            answer = {"error": f"unknown op {op!r}"}
-        print(json.dumps(answer), flush=True)
+    serve(describe_gensys, _GensysWorkloads().build)
 
 
 # ----------------------------------------------------------------------------- driver
@@ -330,62 +306,6 @@ def interleaved(gensys, peer, workload, rounds, reps) -> dict:
     return result
 
 
-TARGETS = {"train_step": 0.7, "ddim50": 0.5}
-
-
-def write_report(results: dict, stem: Path) -> None:
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
-    g, p = results["sides"]["gensys"], results["sides"]["pytorch"]
-    m = results["machine"]
-    lines = [
-        "# gensys against PyTorch diffusers on one machine",
-        "",
-        f"Measured by `{results['command']}` on {results['date']}.",
-        "",
-        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; {m['platform']}",
-        f"- gensys: {g['framework']}, backend {g['backend']}, {g['devices']} device(s) "
-        f"({g['device_kind']}), XLA_FLAGS `{g['xla_flags']}`",
-        f"- PyTorch: {p['framework']}, {p['threads']} intra-op threads",
-        f"- Matched DDPM UNet: {g['parameters']:,} parameters in gensys, "
-        f"{p['parameters']:,} in diffusers; batch {BATCH}, "
-        f"{IMAGE[0]}x{IMAGE[1]}x{IMAGE[2]}, float32",
-        f"- Interleaved rounds: training step {results['rounds']['train_step']} of "
-        f"{results['reps']['train_step']} steps a side, samplers {results['rounds']['samplers']} "
-        "of one call a side; medians of all calls",
-        f"- Arithmetic bound: XLA's operation count of the call divided by the measured "
-        f"float32 matrix-product rate of this machine ({g['matmul_gflops']:.0f} GFLOP/s through "
-        "XLA, rows split over the devices as the batch is); both sides do the same operations",
-        "",
-        "| workload | gensys median s | PyTorch median s | ratio | target | GFLOP a call "
-        "| bound s | gensys first call s | PyTorch first call s |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, r in results["paired"].items():
-        target = TARGETS.get(name)
-        verdict = "-" if target is None else (
-            f"<= {target} ({'met' if r['ratio'] <= target else 'missed'})"
-        )  # fmt: skip
-        gflop = r["gensys"]["flops"] / 1e9
-        lines.append(
-            f"| {name} | {r['gensys']['median_s']:.3f} | {r['pytorch']['median_s']:.3f} "
-            f"| {r['ratio']:.2f} | {verdict} | {gflop:,.1f} | {gflop / g['matmul_gflops']:.3f} "
-            f"| {r['gensys']['first_call_s']:.1f} | {r['pytorch']['first_call_s']:.1f} |"
-        )
-    if results["gensys_only"]:
-        lines += ["", "## gensys alone", "",
-                  "| workload | median s a call | per second | first call s |",
-                  "|---|---|---|---|"]  # fmt: skip
-        for name, r in results["gensys_only"].items():
-            per = r.get("items", 64) / r["median_s"]
-            unit = "steps" if name == "cifar_unet" else "samples"
-            lines.append(
-                f"| {name} | {r['median_s']:.3f} | {per:,.1f} {unit} | {r['first_call_s']:.1f} |"
-            )
-    lines.append("")
-    stem.with_suffix(".md").write_text("\n".join(lines))
-
-
 def main(argv) -> None:
     del argv
     if _WORKER.value:
@@ -432,7 +352,7 @@ def main(argv) -> None:
     finally:
         gensys.close()
         peer.close()
-    write_report(results, Path(_OUTPUT.value))
+    write_report(results, Path(_OUTPUT.value), BATCH, IMAGE)
     print(f"wrote {_OUTPUT.value}.md and .json")
 
 

@@ -124,6 +124,11 @@ def make_pix2pix_recipe(config: Pix2PixConfig, spec: DatasetSpec) -> Recipe:
     def patch_mean(values: jax.Array) -> jax.Array:
         return jnp.mean(values.reshape(values.shape[0], -1), axis=-1)
 
+    def per_patch(loss_fn, *logits: jax.Array) -> jax.Array:
+        """A per-example GAN loss taken on every patch logit, then averaged per example."""
+        values = loss_fn(config.loss, *(z.ravel() for z in logits))
+        return patch_mean(values.reshape(logits[0].shape))
+
     def train_step(state: Pix2PixState, batch: dict, key: jax.Array):
         input_key, g_key = jax.random.split(key)
         y, mask = targets_of(batch), batch["mask"]
@@ -136,8 +141,7 @@ def make_pix2pix_recipe(config: Pix2PixConfig, spec: DatasetSpec) -> Recipe:
             fake_out, variables = apply_tracking_stats(
                 discriminator, variables, x, jax.lax.stop_gradient(fake), train=True
             )
-            per_patch = discriminator_loss(config.loss, real_out.ravel(), fake_out.ravel())
-            per_example = patch_mean(per_patch.reshape(real_out.shape))
+            per_example = per_patch(discriminator_loss, real_out, fake_out)
             return masked_mean(per_example, mask), (real_out, fake_out, variables)
 
         (d_loss, (real_out, fake_out, d_vars)), d_grads = jax.value_and_grad(
@@ -153,9 +157,7 @@ def make_pix2pix_recipe(config: Pix2PixConfig, spec: DatasetSpec) -> Recipe:
             out, variables = translate(variables, x, g_key, train=True)
             # The discriminator's batch statistics from this pass are not kept.
             logits, _ = apply_tracking_stats(discriminator, d_vars, x, out, train=True)
-            adversarial = patch_mean(generator_loss(config.loss, logits.ravel()).reshape(
-                logits.shape
-            ))  # fmt: skip
+            adversarial = per_patch(generator_loss, logits)
             l1 = patch_mean(jnp.abs(out - y))
             total = adversarial + config.l1_weight * l1
             return masked_mean(total, mask), (variables, adversarial, l1)
