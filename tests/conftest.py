@@ -70,3 +70,16 @@ def small_run_config(
                      progress_bar=False)  # fmt: skip
     raw.model.update(**(model or {}))
     return from_mapping(ExperimentConfig, raw)
+
+
+def assert_same_state(config, workdir_a: Path, workdir_b: Path) -> None:
+    """The latest checkpoints of two runs of ``config`` hold bit-identical arrays (every
+    parameter, optimizer state, EMA and counter)."""
+    import numpy as np
+
+    from gensys.train import loop
+
+    _, a, _ = loop.load_latest(config, workdir_a)
+    _, b, _ = loop.load_latest(config, workdir_b)
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))

@@ -4,13 +4,12 @@ exactly, evaluated (exact NLL) and sampled, with tiny networks."""
 import dataclasses
 import shutil
 
-import jax
 import numpy as np
 import pytest
 
 from gensys.train import loop
 from gensys.train.metric_writers import read_metrics
-from tests.conftest import small_run_config
+from tests.conftest import assert_same_state, small_run_config
 
 MODELS = ["fvsbn", "nade", "made", "pixelcnn", "gated_pixelcnn", "pixelrnn", "pixel_transformer"]
 TINY = {"hidden": 8, "num_layers": 1, "first_kernel_size": 3, "num_heads": 2}
@@ -36,10 +35,7 @@ def test_digits_config_resumes_exactly_evaluates_and_samples(model, tmp_path, da
     (resumed / "metrics.jsonl").write_text("\n".join(kept) + "\n")
     result = loop.train(config, resumed)
     assert result.step == 3
-    _, a, _ = loop.load_latest(config, straight)
-    _, b, _ = loop.load_latest(config, resumed)
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
-        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    assert_same_state(config, straight, resumed)
     metrics = loop.evaluate(config, resumed)
     nll, bpd = metrics["eval/nll_nats"], metrics["eval/bpd"]
     assert bpd == pytest.approx(nll / (64 * np.log(2)))

@@ -13,7 +13,7 @@ from gensys.flows import FlowDistribution
 from gensys.nets.flows import CouplingFlow, MultiScaleFlow, as_bijector
 from gensys.train import loop
 from gensys.train.metric_writers import read_metrics
-from tests.conftest import shared_data, small_run_config
+from tests.conftest import assert_same_state, shared_data, small_run_config
 
 KEY = jax.random.key(0)
 
@@ -83,10 +83,7 @@ def test_toy_config_resumes_exactly_and_draws_its_density(tmp_path, data_cache):
     result = loop.train(tiny(name, data_cache, 3), resumed)
     assert result.step == 3
     config = tiny(name, data_cache, 3)
-    _, a, _ = loop.load_latest(config, straight)
-    _, b, _ = loop.load_latest(config, resumed)
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
-        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    assert_same_state(config, straight, resumed)
     metrics = loop.evaluate(config, resumed)
     assert metrics["eval/bpd"] == pytest.approx(metrics["eval/nll_nats"] / (2 * np.log(2)))
     assert (resumed / "samples" / "density_0000003.png").exists()

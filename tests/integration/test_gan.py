@@ -3,14 +3,13 @@
 import dataclasses
 import importlib
 
-import jax
 import numpy as np
 import pytest
 
 from gensys.train import loop
 from gensys.train.config import ExperimentConfig, from_mapping
 from gensys.train.metric_writers import read_metrics
-from tests.conftest import shared_data
+from tests.conftest import assert_same_state, shared_data
 
 SPLITS = {
     "digits": ("train[:32]", "test[:16]"),
@@ -63,10 +62,7 @@ def test_gan_configs_resume_exactly(name, tmp_path, data_cache):
         assert np.isfinite(result.last_metrics[key]), key
     # Both players, both optimizer states and the EMA continue exactly where they stopped.
     config = tiny(name, data_cache, 3, size)
-    _, a, _ = loop.load_latest(config, straight)
-    _, b, _ = loop.load_latest(config, resumed)
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
-        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    assert_same_state(config, straight, resumed)
     metrics = loop.evaluate(config, resumed)
     assert 0.0 <= metrics["eval/real_accuracy"] <= 1.0
     if name == "wgangp_gaussians8":
