@@ -83,3 +83,19 @@ def assert_same_state(config, workdir_a: Path, workdir_b: Path) -> None:
     _, b, _ = loop.load_latest(config, workdir_b)
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def train_straight_and_resumed(make_config, tmp_path: Path, steps: int = 3):
+    """Trains ``make_config(steps)`` in one go, and in a second workdir ``steps - 1`` steps
+    then resumed to ``steps``; asserts the two end states are bit-identical. Returns the
+    config, the resumed workdir and its last loop result."""
+    from gensys.train import loop
+
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    loop.train(make_config(steps), straight)
+    loop.train(make_config(steps - 1), resumed)
+    result = loop.train(make_config(steps), resumed)
+    assert result.step == steps
+    config = make_config(steps)
+    assert_same_state(config, straight, resumed)
+    return config, resumed, result

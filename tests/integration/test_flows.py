@@ -13,7 +13,7 @@ from gensys.flows import FlowDistribution
 from gensys.nets.flows import CouplingFlow, MultiScaleFlow, as_bijector
 from gensys.train import loop
 from gensys.train.metric_writers import read_metrics
-from tests.conftest import assert_same_state, shared_data, small_run_config
+from tests.conftest import shared_data, small_run_config, train_straight_and_resumed
 
 KEY = jax.random.key(0)
 
@@ -77,13 +77,9 @@ def tiny(name, data_cache, num_steps, **data):
 
 def test_toy_config_resumes_exactly_and_draws_its_density(tmp_path, data_cache):
     name = "realnvp_gaussians8"
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    loop.train(tiny(name, data_cache, 3), straight)
-    loop.train(tiny(name, data_cache, 2), resumed)
-    result = loop.train(tiny(name, data_cache, 3), resumed)
-    assert result.step == 3
-    config = tiny(name, data_cache, 3)
-    assert_same_state(config, straight, resumed)
+    config, resumed, _ = train_straight_and_resumed(
+        lambda steps: tiny(name, data_cache, steps), tmp_path
+    )
     metrics = loop.evaluate(config, resumed)
     assert metrics["eval/bpd"] == pytest.approx(metrics["eval/nll_nats"] / (2 * np.log(2)))
     assert (resumed / "samples" / "density_0000003.png").exists()

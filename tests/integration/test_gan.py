@@ -9,7 +9,7 @@ import pytest
 from gensys.train import loop
 from gensys.train.config import ExperimentConfig, from_mapping
 from gensys.train.metric_writers import read_metrics
-from tests.conftest import assert_same_state, shared_data
+from tests.conftest import shared_data, train_straight_and_resumed
 
 SPLITS = {
     "digits": ("train[:32]", "test[:16]"),
@@ -53,16 +53,12 @@ def test_gan_configs_train_sample_evaluate(name, tmp_path, data_cache):
 @pytest.mark.parametrize("name", sorted(RESUMED))
 def test_gan_configs_resume_exactly(name, tmp_path, data_cache):
     size = RESUMED[name]
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    loop.train(tiny(name, data_cache, 3, size), straight)
-    loop.train(tiny(name, data_cache, 2, size), resumed)
-    result = loop.train(tiny(name, data_cache, 3, size), resumed)
-    assert result.step == 3
+    # Both players, both optimizer states and the EMA continue exactly where they stopped.
+    config, resumed, result = train_straight_and_resumed(
+        lambda steps: tiny(name, data_cache, steps, size), tmp_path
+    )
     for key in ("train/d_loss", "train/g_loss", "train/real_accuracy", "train/g_grad_norm"):
         assert np.isfinite(result.last_metrics[key]), key
-    # Both players, both optimizer states and the EMA continue exactly where they stopped.
-    config = tiny(name, data_cache, 3, size)
-    assert_same_state(config, straight, resumed)
     metrics = loop.evaluate(config, resumed)
     assert 0.0 <= metrics["eval/real_accuracy"] <= 1.0
     if name == "wgangp_gaussians8":

@@ -6,7 +6,7 @@ import pytest
 
 from gensys.train import loop
 from gensys.train.metric_writers import read_metrics
-from tests.conftest import assert_same_state, small_run_config
+from tests.conftest import small_run_config, train_straight_and_resumed
 
 
 def tiny(name, data_cache, num_steps):
@@ -26,14 +26,10 @@ def test_pix2pix_configs_train_sample_evaluate(name, tmp_path, data_cache):
 
 def test_pix2pix_resumes_exactly(tmp_path, data_cache):
     name = "pix2pix_edges_digits"
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    loop.train(tiny(name, data_cache, 3), straight)
-    loop.train(tiny(name, data_cache, 2), resumed)
-    result = loop.train(tiny(name, data_cache, 3), resumed)
-    assert result.step == 3
     # Both players, their batch statistics, both optimizer states and the sample inputs.
-    config = tiny(name, data_cache, 3)
-    assert_same_state(config, straight, resumed)
+    config, resumed, _ = train_straight_and_resumed(
+        lambda steps: tiny(name, data_cache, steps), tmp_path
+    )
     assert 0.0 <= loop.evaluate(config, resumed)["eval/l1"] <= 2.0
     assert loop.sample(config, resumed).exists()
     assert [m["step"] for m in read_metrics(resumed) if "train/loss" in m] == [1, 2, 3]
