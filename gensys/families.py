@@ -12,6 +12,8 @@ from gensys.diffusion.recipe import DDPMConfig, SamplerConfig, make_ddpm_recipe
 from gensys.flows.recipe import FlowConfig, make_flow_recipe
 from gensys.gan.pix2pix import Pix2PixConfig, make_pix2pix_recipe
 from gensys.gan.recipe import GANConfig, make_gan_recipe
+from gensys.gan.stackgan import StackGANConfig, make_stackgan_recipe
+from gensys.gan.text2image import TextToImageConfig, make_text2image_recipe
 from gensys.train.config import from_mapping
 from gensys.train.recipe import Recipe
 from gensys.vae.recipe import VAEConfig, make_vae_recipe
@@ -32,6 +34,8 @@ FAMILIES: dict[str, Family] = {
     "vae": Family(VAEConfig, make_vae_recipe),  # VAE, conditional VAE and autoencoder
     "gan": Family(GANConfig, make_gan_recipe),  # MLP GAN, DCGAN, cGAN, LSGAN, WGAN(-GP), hinge
     "pix2pix": Family(Pix2PixConfig, make_pix2pix_recipe),  # paired image-to-image
+    "text2image": Family(TextToImageConfig, make_text2image_recipe),  # GAN-INT-CLS
+    "stackgan": Family(StackGANConfig, make_stackgan_recipe),  # two stages, from captions
     "flow": Family(FlowConfig, make_flow_recipe),  # RealNVP, Glow, NICE-style additive
     # FVSBN, NADE, MADE, PixelCNN, gated PixelCNN, PixelRNN (Row LSTM), pixel Transformer
     "autoregressive": Family(AutoregressiveConfig, make_autoregressive_recipe),

@@ -141,6 +141,26 @@ def pix2pix_on_digits(task: str) -> ml_collections.ConfigDict:
     return config
 
 
+def text_conditioned_on_digits(family: str) -> ml_collections.ConfigDict:
+    """``text2image`` or ``stackgan`` on the digits at 16x16 with captions from labels and
+    measured attributes (``gensys.data.captions``): every model field at its default
+    (DCGAN-style networks of width 32, GRU text encoder to 64 dimensions, non-saturating
+    loss, Adam 2e-4 with beta1 0.5); 3,000 steps at batch 64."""
+    from gensys.gan.stackgan import StackGANConfig
+    from gensys.gan.text2image import TextToImageConfig
+
+    model = {"text2image": TextToImageConfig, "stackgan": StackGANConfig}[family]()
+    config = get_base_config()
+    config.family = family
+    config.model = config_dict_of(model)
+    config.data.name = "digits"
+    config.data.batch_size = 64
+    config.eval.split = "test"
+    config.eval.batch_size = 100
+    config.train.update(num_steps=3000, log_every=100, checkpoint_every=1000, num_samples=64)
+    return config
+
+
 def get_flow_config() -> ml_collections.ConfigDict:
     """The base config with every normalizing-flow model field at its default."""
     from gensys.flows.recipe import FlowConfig

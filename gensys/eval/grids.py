@@ -51,6 +51,43 @@ def save_grid(
     return path
 
 
+def save_captioned_rows(
+    rows: np.ndarray,
+    captions: list[str] | tuple[str, ...],
+    path: str | os.PathLike,
+    *,
+    cell: int = 32,
+) -> Path:
+    """Saves model outputs ``[R, C, H, W, ch]`` in ``[-1, 1]`` as a PNG of ``R`` rows, each
+    with its caption written to its left (PIL's built-in font); images are enlarged by
+    nearest neighbour to about ``cell`` pixels."""
+    rows = np.asarray(rows)
+    if rows.ndim != 5 or len(captions) != rows.shape[0]:
+        raise ValueError(
+            f"need rows [R, C, H, W, ch] and R captions, got {rows.shape} and {len(captions)}"
+        )
+    from PIL import ImageDraw, ImageFont
+
+    scale = max(1, round(cell / rows.shape[2]))
+    strips = [
+        make_grid(from_model_output(row), columns=row.shape[0]).repeat(scale, 0).repeat(scale, 1)
+        for row in rows
+    ]
+    font = ImageFont.load_default()
+    margin = 8 + max(int(font.getlength(text)) for text in captions)
+    height, width = strips[0].shape[0], strips[0].shape[1]
+    canvas = Image.new("L", (margin + width, height * len(strips)), 255)
+    draw = ImageDraw.Draw(canvas)
+    for i, (strip, text) in enumerate(zip(strips, captions, strict=True)):
+        gray = strip[..., 0] if strip.shape[-1] == 1 else strip.mean(-1).astype(np.uint8)
+        canvas.paste(Image.fromarray(gray), (margin, i * height))
+        draw.text((4, i * height + height // 2 - 5), text, fill=0, font=font)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path)
+    return path
+
+
 def save_points(
     points: np.ndarray,
     path: str | os.PathLike,

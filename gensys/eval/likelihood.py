@@ -38,6 +38,8 @@ ACCOUNTING = {
     ),
     "gan": "none: a GAN defines no density",
     "pix2pix": "none: a conditional GAN translator defines no density",
+    "text2image": "none: a text-conditioned GAN defines no density",
+    "stackgan": "none: a text-conditioned GAN defines no density",
 }
 
 

@@ -6,32 +6,36 @@
   and ReLU -> a last transposed convolution to the image's channels and tanh.
   (The transposed convolutions run as equivalent sub-pixel convolutions,
   :mod:`gensys.nets.subpixel`: same parameters, a 1.3x faster training step here.)
-  Images are square with side ``4 * 2^L`` (8, 16, 32, 64, ...).
+  Images are square with side ``4 * 2^L`` (8, 16, 32, 64, ...). A vector condition
+  ``[B, E]`` (a text embedding, Reed et al. 2016) is compressed by a dense layer to
+  ``condition_features`` with LeakyReLU(0.2) and concatenated to ``z`` likewise.
 - Discriminator: strided 4x4 convolutions that double the channels from
   ``width`` down to 4x4, LeakyReLU(0.2), normalization on every layer but the
   first (``norm="batch"``; WGAN-GP's critic takes ``"layer"`` or ``"none"``,
   since batch norm couples the examples the per-example penalty differentiates),
   then a linear output. Conditioning: ``"concat"`` feeds the label embedding as
   extra input channels; ``"projection"`` adds ``<embed(y), phi(x)>`` to the
-  output (Miyato & Koyama 2018).
+  output (Miyato & Koyama 2018); ``"spatial"`` takes a vector condition, compresses it
+  as the generator does, replicates it over the last 4x4 feature map, concatenates it
+  in depth and mixes the two by a 1x1 convolution with LeakyReLU before the output
+  (Reed et al. 2016's matching-aware discriminator).
 - Every convolution and dense kernel starts from N(0, 0.02), batch norm scales
   from N(1, 0.02), as the DCGAN paper prescribes.
 """
 
 from __future__ import annotations
 
-import math
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
 from gensys.nets.embeddings import LabelProjection
+from gensys.nets.sizes import doublings
 from gensys.nets.subpixel import SubPixelConvTranspose
 
 DCGAN_INIT = nn.initializers.normal(0.02)
 NORMS = ("batch", "layer", "none")
-CONDITIONINGS = ("concat", "projection")
+CONDITIONINGS = ("concat", "projection", "spatial")
 
 
 def _bn_scale_init(key, shape, dtype=jnp.float32):
@@ -40,8 +44,8 @@ def _bn_scale_init(key, shape, dtype=jnp.float32):
 
 def dcgan_stages(size: int) -> int:
     """``L`` with ``size = 4 * 2^L``; ``ValueError`` for sizes DCGAN cannot make."""
-    stages = round(math.log2(max(size, 1) / 4))
-    if stages < 1 or 4 * 2**stages != size:
+    stages = doublings(size, 4)
+    if stages is None:
         raise ValueError(
             f"DCGAN networks need square images of side 4 * 2^L (8, 16, 32, 64, ...), got {size}; "
             f"set the GAN's image_size to resize the data"
@@ -49,14 +53,28 @@ def dcgan_stages(size: int) -> int:
     return stages
 
 
+def concat_tiled(h: jax.Array, c: jax.Array) -> jax.Array:
+    """Feature maps ``[B, H, W, F]`` with a vector ``[B, E]`` replicated over every position
+    and concatenated in depth: ``[B, H, W, F + E]``."""
+    return jnp.concatenate([h, jnp.broadcast_to(c[:, None, None], (*h.shape[:3], c.shape[-1]))], -1)
+
+
+def compress_condition(condition: jax.Array, features: int) -> jax.Array:
+    """A vector condition ``[B, E]`` -> ``LeakyReLU_0.2(Dense(condition))`` ``[B, features]``."""
+    h = nn.Dense(features, kernel_init=DCGAN_INIT, name="condition")(condition.astype(jnp.float32))
+    return nn.leaky_relu(h, 0.2)
+
+
 class DCGANGenerator(nn.Module):
-    """``z [B, D]`` (+ labels ``(B,)``) -> images ``[B, size, size, channels]`` in ``(-1, 1)``."""
+    """``z [B, D]`` (+ labels ``(B,)``, or with ``condition_features`` a vector ``[B, E]``)
+    -> images ``[B, size, size, channels]`` in ``(-1, 1)``."""
 
     size: int
     channels: int
     width: int = 64
     num_classes: int | None = None
     embed_dim: int = 32
+    condition_features: int | None = None
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
@@ -64,6 +82,8 @@ class DCGANGenerator(nn.Module):
         h = z.astype(jnp.float32)
         if self.num_classes is not None:
             h = jnp.concatenate([h, nn.Embed(self.num_classes, self.embed_dim)(labels)], axis=-1)
+        elif self.condition_features is not None:
+            h = jnp.concatenate([h, compress_condition(labels, self.condition_features)], axis=-1)
         top = self.width * 2 ** (stages - 1)
         h = nn.Dense(4 * 4 * top, use_bias=False, kernel_init=DCGAN_INIT)(h)
         h = h.reshape(-1, 4, 4, top)
@@ -82,13 +102,15 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """``x [B, size, size, C]`` (+ labels ``(B,)``) -> logits or critic values ``(B,)``."""
+    """``x [B, size, size, C]`` (+ labels ``(B,)``, or for ``"spatial"`` a vector ``[B, E]``)
+    -> logits or critic values ``(B,)``."""
 
     width: int = 64
     norm: str = "batch"
     num_classes: int | None = None
     conditioning: str = "projection"
     embed_dim: int = 32
+    condition_features: int = 32  # "spatial"
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
@@ -100,10 +122,7 @@ class DCGANDiscriminator(nn.Module):
         h = x.astype(jnp.float32)
         conditional = self.num_classes is not None
         if conditional and self.conditioning == "concat":
-            embedded = nn.Embed(self.num_classes, self.embed_dim)(labels)
-            h = jnp.concatenate(
-                [h, jnp.broadcast_to(embedded[:, None, None], (*h.shape[:3], self.embed_dim))], -1
-            )
+            h = concat_tiled(h, nn.Embed(self.num_classes, self.embed_dim)(labels))
         for i in range(stages):
             h = nn.Conv(
                 self.width * 2**i, (4, 4), strides=(2, 2), padding="SAME", kernel_init=DCGAN_INIT
@@ -111,6 +130,11 @@ class DCGANDiscriminator(nn.Module):
             if i > 0:
                 h = self._norm(h, train)
             h = nn.leaky_relu(h, 0.2)
+        if self.conditioning == "spatial":
+            c = compress_condition(labels, self.condition_features)
+            h = concat_tiled(h, c)
+            h = nn.Conv(self.width * 2 ** (stages - 1), (1, 1), kernel_init=DCGAN_INIT)(h)
+            h = nn.leaky_relu(self._norm(h, train), 0.2)
         features = h.reshape(h.shape[0], -1)
         out = nn.Dense(1, kernel_init=DCGAN_INIT)(features)[:, 0]
         if conditional and self.conditioning == "projection":

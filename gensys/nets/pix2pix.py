@@ -17,7 +17,6 @@ Weights from N(0, 0.02) as in DCGAN and pix2pix.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import flax.linen as nn
@@ -25,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from gensys.nets.dcgan import DCGAN_INIT, _bn_scale_init
+from gensys.nets.sizes import doublings
 from gensys.nets.subpixel import SubPixelConvTranspose
 
 
@@ -41,8 +41,8 @@ def _down(h: jax.Array, features: int, strides: int = 2) -> jax.Array:
 def translator_depth(size: int, min_size: int = 1) -> int:
     """Encoder layers that halve a ``size`` square down to ``min_size``; ``ValueError``
     unless ``size = min_size * 2^L`` with ``L >= 2``."""
-    depth = round(math.log2(max(size, 1) / min_size))
-    if depth < 2 or min_size * 2**depth != size:
+    depth = doublings(size, min_size, at_least=2)
+    if depth is None:
         raise ValueError(
             f"the U-Net translator needs square images of side min_size * 2^L with L >= 2 "
             f"(min_size={min_size}), got {size}; set image_size to resize the data"

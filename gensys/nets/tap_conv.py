@@ -13,7 +13,8 @@ is one ``[C_in, N] x [N, C_out]`` matrix product per kernel tap (i, j) over the
 ``N = B H_out W_out`` output positions (a strided slice of the padded input,
 no im2col buffer), and for stride 1 the input gradient is the forward
 convolution of ``dL/dy`` with the kernel flipped in space and transposed in
-channels. Both measured about the forward time (``benchmarks/step_time.py``).
+channels. Both measured about the forward time (timed ad hoc with ``jax.profiler`` at
+the DDPM UNet's shapes; the whole step is timed by ``benchmarks/vs_pytorch.py``).
 On other platforms (GPU, TPU) XLA's own gradients are used:
 ``lax.platform_dependent`` chooses when the program is lowered.
 

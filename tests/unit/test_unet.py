@@ -85,7 +85,7 @@ def test_bfloat16_compute_keeps_float32_parameters_outputs_and_close_gradients()
         )
 
     (value16, grads16), (value32, grads32) = loss(jnp.bfloat16)(params), loss(jnp.float32)(params)
-    assert make(jnp.bfloat16).apply(params, x, t).dtype == jnp.float32
+    assert jax.eval_shape(make(jnp.bfloat16).apply, params, x, t).dtype == jnp.float32
     assert all(g.dtype == jnp.float32 for g in jax.tree.leaves(grads16))
     np.testing.assert_allclose(value16, value32, rtol=0.05)
     flat16, flat32 = (

@@ -1,0 +1,322 @@
+"""What the text-conditioned GANs (:mod:`gensys.gan.text2image`, :mod:`gensys.gan.stackgan`)
+share: captions for a batch, the text encoder and its training, and one matching-aware
+discriminator update.
+
+Each training step first draws captions for the real images (their label and measured
+attributes, :mod:`gensys.data.captions`, in a random template) and mismatched ones (another
+caption class), then takes one Adam step of the joint embedding
+(:func:`gensys.gan.matching.joint_embedding_loss`) on the real images and their
+captions, and embeds both captions with the updated text encoder. The GAN players see
+these embeddings as constants (no gradient reaches the encoder from them): the encoder is
+trained by the matching objective alone, so the space the generator is conditioned on,
+and interpolated in, is the one where captions sit near the images they describe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import optax
+
+from gensys.data import captions
+from gensys.data.datasets import DatasetSpec
+from gensys.gan.losses import LOSSES, called_real, discriminator_loss
+from gensys.gan.matching import joint_embedding_loss, matching_aware_discriminator_loss
+from gensys.gan.recipe import apply_tracking_stats
+from gensys.nets.dcgan import NORMS, DCGANDiscriminator, dcgan_stages
+from gensys.nets.text import GRUTextEncoder, ImageEncoder
+from gensys.train.state import make_optimizer, masked_mean
+
+
+@dataclasses.dataclass(frozen=True)
+class TextGANConfig:
+    """The ``model`` fields both text-conditioned GANs have."""
+
+    image_size: int | None = 16  # resize the data (bilinear) to this square side
+    loss: str = "nonsaturating"
+    latent_dim: int = 64
+    width: int = 32  # DCGAN feature maps of the first D / last G layer
+    d_norm: str = "batch"
+    condition_features: int = 32  # phi compressed to this in the discriminator
+    embed_dim: int = 64
+    text_hidden: int = 128
+    temperature: float = 0.1
+    encoder_learning_rate: float = 1e-3
+    learning_rate: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+    def image_side(self, spec: DatasetSpec) -> int:
+        """Validates the config for data of ``spec``; returns the (full) image side."""
+        if self.loss not in LOSSES or self.loss == "wgan_gp":
+            raise ValueError(f"loss must be one of {LOSSES} but wgan_gp, got {self.loss!r}")
+        if self.d_norm not in NORMS:
+            raise ValueError(f"d_norm must be one of {NORMS}, got {self.d_norm!r}")
+        if spec.num_levels == 0 or spec.num_classes != len(captions.DIGIT_WORDS):
+            raise ValueError(
+                "captions are made from digit labels: the data must be images of the ten "
+                f"digits (digits or mnist), got {spec.builder} with {spec.num_classes} classes"
+            )
+        if self.image_size is None and spec.image_shape[0] != spec.image_shape[1]:
+            raise ValueError(f"needs square images, got {spec.image_shape}")
+        size = self.image_size or spec.image_shape[0]
+        dcgan_stages(size)
+        return size
+
+    def text_side(self) -> TextSide:
+        return TextSide(
+            self.embed_dim, hidden=self.text_hidden, temperature=self.temperature,
+            learning_rate=self.encoder_learning_rate,
+        )  # fmt: skip
+
+    def discriminator(self) -> DCGANDiscriminator:
+        """DCGAN's discriminator with ``phi`` replicated over its last 4x4 map."""
+        return DCGANDiscriminator(
+            self.width, self.d_norm, conditioning="spatial",
+            condition_features=self.condition_features,
+        )  # fmt: skip
+
+    def optimizer(self) -> optax.GradientTransformation:
+        return make_optimizer(self.learning_rate, grad_clip_norm=None, b1=self.beta1, b2=self.beta2)
+
+
+def resized(images: jax.Array, size: int) -> jax.Array:
+    """``images [B, H, W, C]`` resized (bilinear) to ``size x size``."""
+    if images.shape[1:3] == (size, size):
+        return images
+    return jax.image.resize(images, (images.shape[0], size, size, images.shape[-1]), "bilinear")
+
+
+@flax.struct.dataclass
+class Players:
+    """A generator's and a discriminator's variables and optimizer states."""
+
+    generator: Any
+    discriminator: Any
+    g_opt_state: Any
+    d_opt_state: Any
+
+    @classmethod
+    def create(cls, g_vars: Any, d_vars: Any, optimizer: optax.GradientTransformation) -> Players:
+        return cls(
+            g_vars, d_vars, optimizer.init(g_vars["params"]), optimizer.init(d_vars["params"])
+        )
+
+
+@flax.struct.dataclass
+class Captions:
+    """Caption classes ``(B,)``, tokens ``[B, T]`` and lengths ``(B,)``."""
+
+    classes: jax.Array
+    tokens: jax.Array
+    lengths: jax.Array
+
+    @classmethod
+    def of_classes(cls, key: jax.Array, classes: jax.Array) -> Captions:
+        """``classes`` said in templates drawn from ``key``."""
+        tokens, lengths = captions.draw_captions(key, classes)
+        return cls(classes, tokens, lengths)
+
+    @classmethod
+    def in_template(cls, classes: jax.Array, template: int = 0) -> Captions:
+        """``classes`` all said in ``template``."""
+        tokens, lengths = captions.caption_table()
+        rows = template * captions.NUM_CLASSES + jnp.asarray(classes)
+        return cls(jnp.asarray(classes), jnp.asarray(tokens)[rows], jnp.asarray(lengths)[rows])
+
+    def cycled(self, num: int) -> Captions:
+        """``num`` captions, these repeated in order."""
+        rows = jnp.arange(num) % self.classes.shape[0]
+        return Captions(self.classes[rows], self.tokens[rows], self.lengths[rows])
+
+
+def captions_of(key: jax.Array, images: jax.Array, labels: jax.Array) -> tuple[Captions, Captions]:
+    """The captions of ``images`` (labels and measured attributes) and mismatched ones."""
+    template_key, mismatch_key, other_key = jax.random.split(key, 3)
+    classes = captions.describe(images, jnp.maximum(labels, 0))
+    mismatched = captions.mismatched_classes(mismatch_key, classes)
+    return Captions.of_classes(template_key, classes), Captions.of_classes(other_key, mismatched)
+
+
+@flax.struct.dataclass
+class TextSideState:
+    """The text and image encoders' parameters and their optimizer state."""
+
+    text: Any
+    image: Any
+    opt_state: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class TextSide:
+    """The text encoder ``phi`` and the image encoder it is trained against."""
+
+    embed_dim: int = 64
+    word_dim: int = 32
+    hidden: int = 128
+    temperature: float = 0.1
+    learning_rate: float = 1e-3
+
+    @property
+    def text_encoder(self) -> GRUTextEncoder:
+        return GRUTextEncoder(len(captions.VOCABULARY), self.embed_dim, self.word_dim, self.hidden)
+
+    @property
+    def image_encoder(self) -> ImageEncoder:
+        return ImageEncoder(self.embed_dim)
+
+    @property
+    def optimizer(self) -> optax.GradientTransformation:
+        return make_optimizer(self.learning_rate, grad_clip_norm=1.0)
+
+    def init(self, key: jax.Array, images: jax.Array, text: Captions) -> TextSideState:
+        text_key, image_key = jax.random.split(key)
+        text_params = self.text_encoder.init(text_key, text.tokens, text.lengths)
+        image_params = self.image_encoder.init(image_key, images)
+        return TextSideState(
+            text_params, image_params, self.optimizer.init((text_params, image_params))
+        )
+
+    def embed(self, state: TextSideState, text: Captions) -> jax.Array:
+        """``phi(text)`` ``[B, embed_dim]``, unit length."""
+        return self.text_encoder.apply(state.text, text.tokens, text.lengths)
+
+    def hits(
+        self, state: TextSideState, images: jax.Array, phi: jax.Array, text: Captions, mask
+    ) -> jax.Array:
+        """Per example, whether image ``i`` scores a caption of its own class highest
+        among the batch's embedded captions ``phi``."""
+        image_embeddings = self.image_encoder.apply(state.image, images)
+        _, hit = joint_embedding_loss(image_embeddings, phi, text.classes, mask, self.temperature)
+        return hit
+
+    def update(self, state: TextSideState, images: jax.Array, text: Captions, mask: jax.Array):
+        """One step of the joint embedding on real ``images`` and their captions."""
+
+        def loss_fn(params):
+            text_params, image_params = params
+            t = self.text_encoder.apply(text_params, text.tokens, text.lengths)
+            v = self.image_encoder.apply(image_params, images)
+            per_example, hit = joint_embedding_loss(v, t, text.classes, mask, self.temperature)
+            return masked_mean(per_example, mask), hit
+
+        params = (state.text, state.image)
+        (loss, hit), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+        updates, opt_state = self.optimizer.update(grads, state.opt_state, params)
+        text_params, image_params = optax.apply_updates(params, updates)
+        metrics = {"train/match_loss": loss, "train/match_accuracy": masked_mean(hit, mask)}
+        return TextSideState(text_params, image_params, opt_state), metrics
+
+
+@dataclasses.dataclass(frozen=True)
+class TextConditionedGAN:
+    """A text-conditioned GAN's recipe, with what code beyond ``sample`` needs: the text
+    side (``text_side.embed(state.text_side, captions)`` gives ``phi``) and
+    ``generate(state, phi, z, key)``, the images for embeddings ``phi`` and noise ``z``
+    (StackGAN's: a pair, stage I and stage II)."""
+
+    recipe: Any
+    text_side: TextSide
+    generate: Callable[..., Any]
+    latent_dim: int
+
+
+def matching_aware_update(
+    discriminator,
+    optimizer: optax.GradientTransformation,
+    loss: str,
+    d_vars: Any,
+    d_opt_state: Any,
+    real: jax.Array,
+    fake: jax.Array,
+    phi: jax.Array,
+    phi_mismatched: jax.Array,
+    mask: jax.Array,
+    prefix: str = "train/",
+    matching_aware: bool = True,
+):
+    """One discriminator step on (real, phi), (real, phi_mismatched) and (fake, phi)
+    (:func:`~gensys.gan.matching.matching_aware_discriminator_loss`); returns the new
+    variables, optimizer state and metrics. With ``matching_aware=False`` the loss is the
+    plain conditional one on (real, phi) and (fake, phi); the mismatched pair is still
+    scored, for the metric."""
+    fake = jax.lax.stop_gradient(fake)
+
+    def loss_fn(params):
+        variables = {**d_vars, "params": params}
+        outs = []
+        for image, text in ((real, phi), (real, phi_mismatched), (fake, phi)):
+            out, variables = apply_tracking_stats(discriminator, variables, image, text, train=True)
+            outs.append(out)
+        if matching_aware:
+            per_example = matching_aware_discriminator_loss(loss, *outs)
+        else:
+            per_example = discriminator_loss(loss, outs[0], outs[2])
+        return masked_mean(per_example, mask), (outs, variables)
+
+    (d_loss, (outs, new_vars)), grads = jax.value_and_grad(loss_fn, has_aux=True)(d_vars["params"])
+    updates, d_opt_state = optimizer.update(grads, d_opt_state, d_vars["params"])
+    new_vars = {**new_vars, "params": optax.apply_updates(d_vars["params"], updates)}
+    metrics = {
+        f"{prefix}d_loss": d_loss,
+        f"{prefix}d_grad_norm": optax.tree.norm(grads),
+        **{f"{prefix}{k}": masked_mean(v, mask) for k, v in judged(loss, *outs).items()},
+    }
+    return new_vars, d_opt_state, metrics
+
+
+def players_step(
+    players: Players,
+    g_vars: Any,
+    fake: jax.Array,
+    discriminator,
+    optimizer: optax.GradientTransformation,
+    loss: str,
+    real: jax.Array,
+    phi: jax.Array,
+    phi_mismatched: jax.Array,
+    mask: jax.Array,
+    generator_objective: Callable[[Any, Any], tuple[jax.Array, Any, dict]],
+    prefix: str = "train/",
+    matching_aware: bool = True,
+) -> tuple[Players, dict]:
+    """One discriminator step (:func:`matching_aware_update`, on ``fake``, made by the
+    generator with variables ``g_vars``), then one generator step on
+    ``generator_objective(g_variables, d_variables) -> (per-example loss, g_variables with
+    new batch statistics, {name: per-example value})`` against the updated discriminator.
+    Returns the new players and the metrics (the per-example values averaged)."""
+    d_vars, d_opt_state, metrics = matching_aware_update(
+        discriminator, optimizer, loss, players.discriminator, players.d_opt_state,
+        real, fake, phi, phi_mismatched, mask, prefix, matching_aware,
+    )  # fmt: skip
+
+    def objective(params):
+        per_example, variables, values = generator_objective({**g_vars, "params": params}, d_vars)
+        return masked_mean(per_example, mask), (variables, values)
+
+    (g_loss, (new_g_vars, values)), grads = jax.value_and_grad(objective, has_aux=True)(
+        g_vars["params"]
+    )
+    updates, g_opt_state = optimizer.update(grads, players.g_opt_state, g_vars["params"])
+    new_g_vars = {**new_g_vars, "params": optax.apply_updates(g_vars["params"], updates)}
+    metrics[f"{prefix}g_loss"] = g_loss
+    metrics[f"{prefix}g_grad_norm"] = optax.tree.norm(grads)
+    metrics.update({f"{prefix}{k}": masked_mean(v, mask) for k, v in values.items()})
+    return Players(new_g_vars, d_vars, g_opt_state, d_opt_state), metrics
+
+
+def judged(loss: str, real, mismatched, fake) -> dict:
+    """Per example, whether the discriminator calls the real pair real and the mismatched
+    and fake pairs fake (1.0 or 0.0)."""
+    real_called_real, mismatched_called_real = called_real(loss, real, mismatched)
+    _, fake_called_real = called_real(loss, real, fake)
+    return {
+        "real_accuracy": real_called_real,
+        "mismatch_accuracy": 1.0 - mismatched_called_real,
+        "fake_accuracy": 1.0 - fake_called_real,
+    }
