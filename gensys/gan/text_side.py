@@ -1,6 +1,7 @@
 """What the text-conditioned GANs (:mod:`gensys.gan.text2image`, :mod:`gensys.gan.stackgan`)
-share: captions for a batch, the text encoder and its training, and one matching-aware
-discriminator update.
+share: their common config fields (:class:`TextGANConfig`), captions for a batch, the text
+encoder and its training (:class:`TextSide`), and one step of a generator and its
+matching-aware discriminator (:func:`players_step`).
 
 Each training step first draws captions for the real images (their label and measured
 attributes, :mod:`gensys.data.captions`, in a random template) and mismatched ones (another
