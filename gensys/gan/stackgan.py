@@ -146,10 +146,9 @@ def build_stackgan(config: StackGANConfig, spec: DatasetSpec) -> TextConditioned
     def train_step(state: StackGANState, batch: dict, key: jax.Array):
         caption_key, z_key, key1, key2 = jax.random.split(key, 4)
         x, mask = resized(batch["image"], size), batch["mask"]
-        text, mismatched = captions_of(caption_key, x, batch["label"])
-        side, metrics = text_side.update(state.text_side, x, text, mask)
-        phi = jax.lax.stop_gradient(text_side.embed(side, text))
-        phi_mismatched = jax.lax.stop_gradient(text_side.embed(side, mismatched))
+        side, phi, phi_mismatched, metrics = text_side.train(
+            state.text_side, caption_key, x, batch["label"], mask
+        )
         z = noise(z_key, x.shape[0])
         low_real = resized(x, config.stage1_size)
         stage1, metrics1 = train_stage(
@@ -172,9 +171,9 @@ def build_stackgan(config: StackGANConfig, spec: DatasetSpec) -> TextConditioned
     def eval_step(state: StackGANState, batch: dict, key: jax.Array) -> dict:
         caption_key, z_key, g_key = jax.random.split(key, 3)
         x, mask = resized(batch["image"], size), batch["mask"]
-        text, mismatched = captions_of(caption_key, x, batch["label"])
-        phi = text_side.embed(state.text_side, text)
-        phi_mismatched = text_side.embed(state.text_side, mismatched)
+        text, phi, phi_mismatched = text_side.described(
+            state.text_side, caption_key, x, batch["label"]
+        )
         images = generate(state, phi, noise(z_key, x.shape[0]), g_key)
         metrics = {"match_accuracy": text_side.hits(state.text_side, x, phi, text, mask)}
         reals = (resized(x, config.stage1_size), x)

@@ -103,10 +103,9 @@ def build_text2image(config: TextToImageConfig, spec: DatasetSpec) -> TextCondit
     def train_step(state: TextToImageState, batch: dict, key: jax.Array):
         caption_key, z_key, int_key = jax.random.split(key, 3)
         x, mask = resized(batch["image"], size), batch["mask"]
-        text, mismatched = captions_of(caption_key, x, batch["label"])
-        side, metrics = text_side.update(state.text_side, x, text, mask)
-        phi = jax.lax.stop_gradient(text_side.embed(side, text))
-        phi_mismatched = jax.lax.stop_gradient(text_side.embed(side, mismatched))
+        side, phi, phi_mismatched, metrics = text_side.train(
+            state.text_side, caption_key, x, batch["label"], mask
+        )
         z = noise(z_key, x.shape[0])
         fake, g_vars = apply_tracking_stats(generator, state.players.generator, z, phi, train=True)
         beta = config.interpolation_beta
@@ -142,16 +141,14 @@ def build_text2image(config: TextToImageConfig, spec: DatasetSpec) -> TextCondit
     def eval_step(state: TextToImageState, batch: dict, key: jax.Array) -> dict:
         caption_key, z_key = jax.random.split(key)
         x, mask = resized(batch["image"], size), batch["mask"]
-        text, mismatched = captions_of(caption_key, x, batch["label"])
-        phi = text_side.embed(state.text_side, text)
+        text, phi, phi_mismatched = text_side.described(
+            state.text_side, caption_key, x, batch["label"]
+        )
         fake = generate(state, phi, noise(z_key, x.shape[0]))
-        d_vars = state.players.discriminator
         scores = [
-            discriminator.apply(d_vars, image, condition, train=False)
-            for image, condition in (
-                (x, phi), (x, text_side.embed(state.text_side, mismatched)), (fake, phi)
-            )
-        ]  # fmt: skip
+            discriminator.apply(state.players.discriminator, image, condition, train=False)
+            for image, condition in ((x, phi), (x, phi_mismatched), (fake, phi))
+        ]
         return {
             "d_real": scores[0],
             "d_mismatch": scores[1],

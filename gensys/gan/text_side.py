@@ -196,6 +196,25 @@ class TextSide:
         _, hit = joint_embedding_loss(image_embeddings, phi, text.classes, mask, self.temperature)
         return hit
 
+    def described(
+        self, state: TextSideState, key: jax.Array, images: jax.Array, labels: jax.Array
+    ) -> tuple[Captions, jax.Array, jax.Array]:
+        """The captions of ``images`` (:func:`captions_of`), their embeddings ``phi`` and
+        those of mismatched captions."""
+        text, mismatched = captions_of(key, images, labels)
+        return text, self.embed(state, text), self.embed(state, mismatched)
+
+    def train(
+        self, state: TextSideState, key: jax.Array, images: jax.Array, labels, mask: jax.Array
+    ):
+        """A training step's text side: captions for ``images``, one joint-embedding step,
+        and both captions embedded by the updated encoder as constants for the players.
+        Returns ``(state, phi, phi_mismatched, metrics)``."""
+        text, mismatched = captions_of(key, images, labels)
+        state, metrics = self.update(state, images, text, mask)
+        phi = jax.lax.stop_gradient(self.embed(state, text))
+        return state, phi, jax.lax.stop_gradient(self.embed(state, mismatched)), metrics
+
     def update(self, state: TextSideState, images: jax.Array, text: Captions, mask: jax.Array):
         """One step of the joint embedding on real ``images`` and their captions."""
 
