@@ -92,9 +92,7 @@ def build_text2image(config: TextToImageConfig, spec: DatasetSpec) -> TextCondit
     def init(key: jax.Array, batch: dict) -> TextToImageState:
         text_key, caption_key, g_key, d_key = jax.random.split(key, 4)
         x = resized(batch["image"], size)
-        text, _ = captions_of(caption_key, x, batch["label"])
-        side = text_side.init(text_key, x, text)
-        phi = text_side.embed(side, text)
+        side, text, phi = text_side.init(text_key, caption_key, x, batch["label"])
         g_vars = generator.init(g_key, noise(g_key, x.shape[0]), phi, train=False)
         d_vars = discriminator.init(d_key, x, phi, train=False)
         players = Players.create(g_vars, d_vars, optimizer)

@@ -175,13 +175,19 @@ class TextSide:
     def optimizer(self) -> optax.GradientTransformation:
         return make_optimizer(self.learning_rate, grad_clip_norm=1.0)
 
-    def init(self, key: jax.Array, images: jax.Array, text: Captions) -> TextSideState:
+    def init(
+        self, key: jax.Array, caption_key: jax.Array, images: jax.Array, labels: jax.Array
+    ) -> tuple[TextSideState, Captions, jax.Array]:
+        """Fresh encoders (from ``key``), the captions of ``images`` (from ``caption_key``)
+        and their embeddings ``phi``."""
+        text, _ = captions_of(caption_key, images, labels)
         text_key, image_key = jax.random.split(key)
         text_params = self.text_encoder.init(text_key, text.tokens, text.lengths)
         image_params = self.image_encoder.init(image_key, images)
-        return TextSideState(
+        state = TextSideState(
             text_params, image_params, self.optimizer.init((text_params, image_params))
         )
+        return state, text, self.embed(state, text)
 
     def embed(self, state: TextSideState, text: Captions) -> jax.Array:
         """``phi(text)`` ``[B, embed_dim]``, unit length."""
