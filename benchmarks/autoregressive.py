@@ -73,18 +73,19 @@ _OUT = flags.DEFINE_string("out", "benchmarks/results", "Where results and pictu
 def measure(name: str, overrides: list[str], steps: str | None) -> dict:
     import jax
 
-    from gensys.autoregressive.recipe import AutoregressiveConfig, model_of
     from gensys.data.batches import to_model_input
     from gensys.data.datasets import load_split
     from gensys.eval.outliers import auroc, outlier_sets
+    from gensys.recipes import recipe_for
+    from gensys.recipes.autoregressive import AutoregressiveConfig, model_of
     from gensys.train import loop
-    from gensys.train.config import from_mapping
+    from gensys.typed_config import from_mapping
 
     workdir = Path(_WORKDIR.value) / name
     config, result, seconds = train_from_scratch(
         name, workdir, num_steps=steps, overrides=overrides
     )
-    _, state, _ = loop.load_latest(config, workdir)
+    _, state, _ = loop.load_latest(config, workdir, recipe_for(config))
     params = state.model.ema_params
     eval_data = load_split(
         config.data.name,
@@ -155,8 +156,8 @@ def receptive_fields(path: Path, side: int = 15, layers: int = 8) -> None:
     import jax
     import jax.numpy as jnp
 
-    from gensys.autoregressive import build_model
     from gensys.eval.grids import save_grid
+    from gensys.nets.autoregressive import build_model
 
     centre = (side // 2) * side + side // 2
     pictures = []

@@ -5,6 +5,12 @@ from __future__ import annotations
 import ast
 import importlib
 from collections.abc import Sequence
+from pathlib import Path
+
+# Benchmarks (never the library or its configs) read the project's local copies of the
+# datasets that have no bundled copy, when no --config.data.dir is given.
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+LOCAL_DATA_DIRS = {"binarized_mnist": "binarized_mnist", "mnist_idx": "mnist"}
 
 
 def start_runtime(cpu_devices: int = 2) -> None:
@@ -27,6 +33,8 @@ def experiment_config(name: str, *, num_steps: int | None = None, overrides: Seq
         raw.update_from_flattened_dict({key: ast.literal_eval(value)})
     if num_steps is not None:
         raw.train.num_steps = int(num_steps)
+    if raw.data.dir is None and raw.data.name in LOCAL_DATA_DIRS:
+        raw.data.dir = str(SHARED_DATA / LOCAL_DATA_DIRS[raw.data.name])
     return raw
 
 
@@ -36,15 +44,17 @@ def train_from_scratch(name: str, workdir, *, num_steps=None, overrides: Sequenc
     import shutil
     import time
 
+    from gensys.recipes import recipe_for
     from gensys.train import loop
-    from gensys.train.config import ExperimentConfig, from_mapping
+    from gensys.train.config import ExperimentConfig
+    from gensys.typed_config import from_mapping
 
     raw = experiment_config(name, num_steps=num_steps, overrides=overrides)
     raw.train.progress_bar = False
     config = from_mapping(ExperimentConfig, raw)
     shutil.rmtree(workdir, ignore_errors=True)
     start = time.perf_counter()
-    result = loop.train(config, workdir)
+    result = loop.train(config, workdir, recipe_for(config))
     seconds = time.perf_counter() - start
     if result.interrupted:
         raise SystemExit("interrupted (SIGTERM) before the end of training")

@@ -74,9 +74,10 @@ def count_parameters(model_state) -> dict[str, int]:
     def size(tree):
         return int(sum(x.size for x in jax.tree.leaves(tree)))
 
-    if hasattr(model_state, "generator"):
-        return {"params": size(model_state.generator["params"]),
-                "critic_params": size(model_state.discriminator["params"])}  # fmt: skip
+    if hasattr(model_state, "players"):
+        players = model_state.players
+        return {"params": size(players.generator["params"]),
+                "critic_params": size(players.discriminator["params"])}  # fmt: skip
     return {"params": size(model_state.params)}
 
 
@@ -123,8 +124,10 @@ def main(argv):
     from gensys.eval.feature_nets import load_feature_net
     from gensys.eval.likelihood import accounting_of
     from gensys.eval.sample_quality import PointFeatures, ReferenceSet
+    from gensys.recipes import recipe_for
     from gensys.train import loop
-    from gensys.train.config import ExperimentConfig, from_mapping
+    from gensys.train.config import ExperimentConfig
+    from gensys.typed_config import from_mapping
 
     dataset = _DATASET.value
     out = Path(_OUT.value)
@@ -160,11 +163,11 @@ def main(argv):
             config = from_mapping(ExperimentConfig, raw)
             previous = runs.get(run_key({"config": name, "overrides": overrides}), {})
             seconds = previous.get("train_seconds", float("nan"))
-            last_metrics = loop.evaluate(config, workdir)
+            last_metrics = loop.evaluate(config, workdir, recipe_for(config))
         else:
             config, result, seconds = train_from_scratch(name, workdir, overrides=overrides)
             last_metrics = result.last_metrics
-        step, state, engine = loop.load_latest(config, workdir)
+        step, state, engine = loop.load_latest(config, workdir, recipe_for(config))
         samples, compile_seconds, per_second = draw_samples(engine, state, num)
         scores = reference.score(samples, key=jax.random.key(0)).as_dict()
         family = config.family

@@ -58,21 +58,23 @@ def main(argv):
     from experiments.configs.ddpm_digits import get_config
     from gensys.data.datasets import get_spec, load_split
     from gensys.diffusion import model_evaluations
-    from gensys.diffusion.recipe import DEFAULT_SPACING
-    from gensys.diffusion.sampling import make_sampler, make_sampling_grid
+    from gensys.diffusion.sample_loop import make_sampler, make_sampling_grid
     from gensys.diffusion.schedules import make_schedule
     from gensys.eval.digits_classifier import as_float_images, train_digits_classifier
     from gensys.eval.frechet import frechet_distance, gaussian_statistics
     from gensys.eval.grids import save_grid
-    from gensys.families import build_recipe
+    from gensys.recipes import recipe_for
+    from gensys.recipes.diffusion import DEFAULT_SPACING
+    from gensys.recipes.registry import build_recipe
     from gensys.train import loop
-    from gensys.train.config import ExperimentConfig, from_mapping
+    from gensys.train.config import ExperimentConfig
     from gensys.train.sharding import make_mesh
+    from gensys.typed_config import from_mapping
 
     out = Path(_OUT.value)
     (out / "diffusion_samplers").mkdir(parents=True, exist_ok=True)
     config = from_mapping(ExperimentConfig, get_config())
-    step, state, engine = loop.load_latest(config, _WORKDIR.value)
+    step, state, engine = loop.load_latest(config, _WORKDIR.value, recipe_for(config))
     train, test = load_split("digits", "train"), load_split("digits", "test")
     classifier = train_digits_classifier(train, test)
     reference = gaussian_statistics(classifier.features(as_float_images(train)))

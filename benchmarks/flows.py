@@ -67,6 +67,7 @@ def main(argv):
 
     from gensys.data import toy2d
     from gensys.data.datasets import get_spec
+    from gensys.recipes import recipe_for
     from gensys.train import loop
 
     out = Path(_OUT.value)
@@ -81,7 +82,7 @@ def main(argv):
         config, result, seconds = train_from_scratch(
             name, workdir, num_steps=steps.get(name), overrides=overrides
         )
-        _, state, engine = loop.load_latest(config, workdir)
+        _, state, engine = loop.load_latest(config, workdir, recipe_for(config))
         sample_seconds = median_seconds(
             lambda i, engine=engine, state=state: engine.sample(
                 state, jax.random.fold_in(jax.random.key(0), i), _NUM_SAMPLES.value

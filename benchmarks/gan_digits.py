@@ -56,8 +56,10 @@ def main(argv):
     from gensys.eval.digits_classifier import as_float_images, train_feature_classifier
     from gensys.eval.frechet import frechet_distance, gaussian_statistics
     from gensys.eval.grids import save_grid
+    from gensys.recipes import recipe_for
     from gensys.train import loop
-    from gensys.train.config import ExperimentConfig, from_mapping
+    from gensys.train.config import ExperimentConfig
+    from gensys.typed_config import from_mapping
 
     out = Path(_OUT.value)
     dataset = _DATASET.value
@@ -90,13 +92,15 @@ def main(argv):
     results = []
     for name in _CONFIGS.value:
         raw = experiment_config(name, num_steps=steps.get(name), overrides=_OVERRIDES.value)
+        if raw.data.name == "mnist_idx":
+            raw.data.dir = _MNIST_DIR.value
         config = from_mapping(ExperimentConfig, raw)
         workdir = Path("runs") / name
         start = time.perf_counter()
-        if loop.train(config, workdir).interrupted:
+        if loop.train(config, workdir, recipe_for(config)).interrupted:
             raise SystemExit("interrupted (SIGTERM): the checkpoint is saved; run again to resume")
         train_seconds = time.perf_counter() - start
-        _, state, engine = loop.load_latest(config, workdir)
+        _, state, engine = loop.load_latest(config, workdir, recipe_for(config))
         samples = engine.sample(state, jax.random.key(1234), _NUM.value)
         save_grid(samples[:100], out / f"gan_{dataset}" / f"{name}.png", columns=10)
         subsets = [fd(samples[i : i + n]) for i in range(0, min(3, len(samples) // n) * n, n)]

@@ -45,8 +45,10 @@ def main(argv):
     from gensys.data import toy2d
     from gensys.data.datasets import load_split
     from gensys.eval.mode_coverage import mode_hits, modes_covered
+    from gensys.recipes import recipe_for
     from gensys.train import loop
-    from gensys.train.config import ExperimentConfig, from_mapping
+    from gensys.train.config import ExperimentConfig
+    from gensys.typed_config import from_mapping
 
     out = Path(_OUT.value)
     (out / "gan_ring").mkdir(parents=True, exist_ok=True)
@@ -72,7 +74,7 @@ def main(argv):
             config = from_mapping(ExperimentConfig, raw)
             workdir = Path(_WORKDIR.value) / f"{loss}_seed{seed}"
             start = time.perf_counter()
-            result = loop.train(config, workdir)
+            result = loop.train(config, workdir, recipe_for(config))
             seconds = time.perf_counter() - start
             if result.interrupted:
                 raise SystemExit("interrupted (SIGTERM): the checkpoint is saved; run again")

@@ -53,6 +53,7 @@ def main(argv):
     from gensys.eval.feature_nets import load_feature_net
     from gensys.eval.grids import save_grid
     from gensys.eval.sample_quality import ReferenceSet
+    from gensys.recipes import recipe_for
     from gensys.train import loop
 
     test = load_split("digits", "test")
@@ -68,7 +69,7 @@ def main(argv):
     for name in _CONFIGS.value:
         workdir = Path("runs") / name
         config, result, seconds = train_from_scratch(name, workdir, num_steps=_STEPS.value)
-        _, state, engine = loop.load_latest(config, workdir)
+        _, state, engine = loop.load_latest(config, workdir, recipe_for(config))
         # figures: [N, 3, H, W, C] = input, output, target, from the eval key of step 0.
         triples = engine.figures(state, batch, jax.random.key(0))["translations"]
         inputs, outputs, targets = (np.asarray(triples[:, i]) for i in range(3))

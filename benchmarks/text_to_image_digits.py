@@ -78,7 +78,8 @@ def main(argv):
     for name in _CONFIGS.value:
         workdir = Path("runs") / name
         if _REUSE.value:
-            from gensys.train.config import ExperimentConfig, from_mapping
+            from gensys.train.config import ExperimentConfig
+            from gensys.typed_config import from_mapping
 
             raw = experiment_config(name, num_steps=_STEPS.value, overrides=_OVERRIDES.value)
             config = from_mapping(ExperimentConfig, raw)
@@ -103,11 +104,11 @@ def score(name, config, workdir, images, labels, classifier, out_dir) -> dict:
     from gensys.data.datasets import get_spec
     from gensys.eval.grids import save_captioned_rows
     from gensys.eval.sample_quality import ReferenceSet
-    from gensys.gan.stackgan import StackGANConfig, build_stackgan
-    from gensys.gan.text2image import TextToImageConfig, build_text2image
-    from gensys.gan.text_side import Captions, resized
+    from gensys.recipes.stackgan import StackGANConfig, build_stackgan
+    from gensys.recipes.text2image import TextToImageConfig, build_text2image
+    from gensys.recipes.text_side import Captions, resized
     from gensys.train import loop
-    from gensys.train.config import from_mapping
+    from gensys.typed_config import from_mapping
 
     config_cls, build = {
         "text2image": (TextToImageConfig, build_text2image),
@@ -179,7 +180,7 @@ def real_quality(config, test_images, train_images, classifier) -> dict:
     import jax.numpy as jnp
 
     from gensys.eval.sample_quality import ReferenceSet
-    from gensys.gan.text_side import resized
+    from gensys.recipes.text_side import resized
 
     size = config.model["image_size"]
     test, train = (resized(jnp.asarray(x), size) for x in (test_images, train_images))
@@ -226,7 +227,7 @@ def save_interpolations(model, state, path) -> None:
 
     from gensys.data import captions
     from gensys.eval.grids import save_captioned_rows
-    from gensys.gan.text_side import Captions
+    from gensys.recipes.text_side import Captions
 
     steps = 8
     ends = [[captions.caption_class(*a), captions.caption_class(*b)] for a, b in INTERPOLATIONS]

@@ -51,9 +51,10 @@ def main(argv):
     import jax.numpy as jnp
 
     from gensys.data.datasets import get_spec
-    from gensys.gan.recipe import GANConfig, make_gan_recipe
     from gensys.nets.subpixel import SubPixelConvTranspose
-    from gensys.train.config import ExperimentConfig, from_mapping
+    from gensys.recipes.gan import GANConfig, make_gan_recipe
+    from gensys.train.config import ExperimentConfig
+    from gensys.typed_config import from_mapping
 
     repeats = _REPEATS.value
     rows = []

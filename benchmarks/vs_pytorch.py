@@ -61,10 +61,13 @@ BATCH = 64
 IMAGE = (32, 32, 1)
 # The matched UNet (diffusers: block_out_channels (32, 64, 64), layers_per_block 2,
 # attention at 16x16): 1,623,169 parameters on both sides.
-UNET = dict(channels=32, channel_mults=(1, 2, 2), num_res_blocks=2, attention_resolutions=(16,))
+UNET = dict(
+    channels=32, channel_mults=(1, 2, 2), num_res_blocks=2, attention_resolutions=(16,),
+    fast_cpu_gradients=True,
+)  # fmt: skip
 CIFAR_UNET = dict(
     channels=128, channel_mults=(1, 2, 2, 2), num_res_blocks=2, attention_resolutions=(16,),
-    dropout=0.1,
+    dropout=0.1, fast_cpu_gradients=True,
 )  # fmt: skip
 SAMPLERS = {"ddim50": ("ddim", 50), "dpmpp20": ("dpmpp_2m", 20)}
 
@@ -84,7 +87,7 @@ class _GensysWorkloads:
         import numpy as np
 
         from gensys.data.datasets import DatasetSpec
-        from gensys.diffusion.recipe import DDPMConfig, SamplerConfig, make_ddpm_recipe
+        from gensys.recipes.diffusion import DDPMConfig, SamplerConfig, make_ddpm_recipe
         from gensys.train import sharding
         from gensys.train.engine import Engine
 
@@ -132,10 +135,11 @@ class _GensysWorkloads:
     def _config_sampler(self, name):
         from benchmarks.common import experiment_config
         from gensys.data.datasets import get_spec
-        from gensys.families import build_recipe
+        from gensys.recipes.registry import build_recipe
         from gensys.train import sharding
-        from gensys.train.config import ExperimentConfig, from_mapping
+        from gensys.train.config import ExperimentConfig
         from gensys.train.engine import Engine
+        from gensys.typed_config import from_mapping
 
         config = from_mapping(ExperimentConfig, experiment_config(name))
         spec = get_spec(config.data.name)

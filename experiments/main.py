@@ -52,13 +52,16 @@ def main(argv: list[str]) -> None:
     if _DISTRIBUTED.value or _COORDINATOR.value:
         runtime.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
 
+    from gensys.recipes import recipe_for
     from gensys.train import loop
-    from gensys.train.config import ExperimentConfig, from_mapping
+    from gensys.train.config import ExperimentConfig
+    from gensys.typed_config import from_mapping
 
     config = from_mapping(ExperimentConfig, raw)
+    recipe = recipe_for(config)  # the engine runs whatever recipe it is given
     workdir = os.path.expanduser(_WORKDIR.value)
     if _MODE.value == "train":
-        result = loop.train(config, workdir)
+        result = loop.train(config, workdir, recipe)
         logging.info(
             "%s at step %d; final metrics: %s",
             "interrupted" if result.interrupted else "finished",
@@ -66,9 +69,9 @@ def main(argv: list[str]) -> None:
             result.last_metrics,
         )
     elif _MODE.value == "eval":
-        logging.info("eval: %s", loop.evaluate(config, workdir))
+        logging.info("eval: %s", loop.evaluate(config, workdir, recipe))
     else:
-        logging.info("samples: %s", loop.sample(config, workdir))
+        logging.info("samples: %s", loop.sample(config, workdir, recipe))
 
 
 def parse_flags(argv: list[str]) -> list[str]:

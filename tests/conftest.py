@@ -44,9 +44,12 @@ def data_cache(tmp_path_factory) -> Path:
 
 
 def shared_data(*parts: str) -> Path:
-    """A path under ../shared/data; tests using it skip cleanly when it is absent."""
+    """A path under ../shared/data. Tests using it skip cleanly when it is absent, except
+    under ``CI=true``, where the data must be there and its absence fails the test."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the shared data is missing: {path}")
         pytest.skip(f"../shared/data not available here: {path}")
     return path
 
@@ -65,7 +68,8 @@ def small_run_config(
     and metric line every step, 4 samples, ``model`` fields overridden; typed."""
     import importlib
 
-    from gensys.train.config import ExperimentConfig, from_mapping
+    from gensys.train.config import ExperimentConfig
+    from gensys.typed_config import from_mapping
 
     raw = importlib.import_module(f"experiments.configs.{name}").get_config()
     raw.data.cache_dir = str(data_cache)
@@ -85,10 +89,11 @@ def assert_same_state(config, workdir_a: Path, workdir_b: Path) -> None:
     parameter, optimizer state, EMA and counter)."""
     import numpy as np
 
+    from gensys.recipes import recipe_for
     from gensys.train import loop
 
-    _, a, _ = loop.load_latest(config, workdir_a)
-    _, b, _ = loop.load_latest(config, workdir_b)
+    _, a, _ = loop.load_latest(config, workdir_a, recipe_for(config))
+    _, b, _ = loop.load_latest(config, workdir_b, recipe_for(config))
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
@@ -97,13 +102,14 @@ def train_straight_and_resumed(make_config, tmp_path: Path, steps: int = 3):
     """Trains ``make_config(steps)`` in one go, and in a second workdir ``steps - 1`` steps
     then resumed to ``steps``; asserts the two end states are bit-identical. Returns the
     config, the resumed workdir and its last loop result."""
+    from gensys.recipes import recipe_for
     from gensys.train import loop
 
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    loop.train(make_config(steps), straight)
-    loop.train(make_config(steps - 1), resumed)
-    result = loop.train(make_config(steps), resumed)
+    config, shorter = make_config(steps), make_config(steps - 1)
+    loop.train(config, straight, recipe_for(config))
+    loop.train(shorter, resumed, recipe_for(shorter))
+    result = loop.train(config, resumed, recipe_for(config))
     assert result.step == steps
-    config = make_config(steps)
     assert_same_state(config, straight, resumed)
     return config, resumed, result

@@ -8,8 +8,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gensys.train.recipe import Recipe
-from gensys.train.state import TrainState, ema_decay_at, ema_update, masked_mean
+from gensys.recipes.recipe import Recipe
+from gensys.recipes.state import TrainState, ema_decay_at, ema_update, masked_mean
 
 
 def make_toy_recipe(image_shape=(8, 8, 1), learning_rate=1e-2, poison_from_step=None) -> Recipe:

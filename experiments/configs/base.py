@@ -24,57 +24,39 @@ def config_dict_of(instance) -> ml_collections.ConfigDict:
 
 
 def get_base_config() -> ml_collections.ConfigDict:
+    """Every engine field (``data``, ``train``, ``eval``) at its dataclass default
+    (:mod:`gensys.train.config` is the one source of defaults), and empty ``model`` and
+    ``sampler`` sections for a family to fill."""
+    from gensys.train.config import DataConfig, EvalConfig, ExperimentConfig, TrainConfig
+
     config = ml_collections.ConfigDict()
-    config.family = "ddpm"
-
-    config.data = ml_collections.ConfigDict()
-    config.data.name = "digits"
-    config.data.split = "train"
-    config.data.dir = ml_collections.config_dict.placeholder(str)
-    config.data.cache_dir = ml_collections.config_dict.placeholder(str)
-    config.data.download = False
-    config.data.batch_size = 128
-
-    config.train = ml_collections.ConfigDict()
-    config.train.num_steps = 1000
-    config.train.seed = 0
-    config.train.log_every = 50
-    config.train.checkpoint_every = 500
-    config.train.keep_checkpoints = 3
-    config.train.sample_every = 0
-    config.train.num_samples = 64
-    config.train.eval_every = 0
-    config.train.nonfinite_budget = 20
-    config.train.progress_bar = True
-
-    config.eval = ml_collections.ConfigDict()
-    config.eval.split = "test"
-    config.eval.batch_size = 256
-    config.eval.max_examples = ml_collections.config_dict.placeholder(int)
-
+    config.family = ExperimentConfig().family
+    config.data = config_dict_of(DataConfig())
+    config.train = config_dict_of(TrainConfig())
+    config.eval = config_dict_of(EvalConfig())
     config.model = ml_collections.ConfigDict()
     config.sampler = ml_collections.ConfigDict()
     return config
 
 
-def use_shared_mnist(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-    """MNIST IDX files from ``../shared/data/mnist`` (the 10,000 test images): the first
-    9,000 train, the last 1,000 evaluate. With the full files, set ``data.split=train``
-    and ``eval.split=test``; with a prepared TFDS copy, ``data.name=mnist``."""
+def use_mnist_idx(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """MNIST from its IDX files in the directory given by ``--config.data.dir`` (required).
+
+    With only the 10,000 test images (``t10k-*``), the first 9,000 train and the last 1,000
+    evaluate, as set here; with the full files, also pass ``--config.data.split=train`` and
+    ``--config.eval.split=test``; with a prepared TFDS copy, ``--config.data.name=mnist``."""
     config.data.name = "mnist_idx"
-    config.data.dir = "../shared/data/mnist"
     config.data.split = "test[:9000]"
     config.eval.split = "test[9000:]"
     return config
 
 
 def use_binarized_mnist(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-    """Statically binarized MNIST (Larochelle & Murray 2011) from the ``.amat`` files in
-    ``../shared/data/binarized_mnist``: train on ``train``, evaluate on ``valid`` (the
-    literature reports ``test``, which is not kept there: pass ``--config.data.dir`` to a
-    directory with it and ``--config.eval.split=test``)."""
+    """Statically binarized MNIST (Larochelle & Murray 2011) from the ``.amat`` files in the
+    directory given by ``--config.data.dir`` (required): train on ``train``, evaluate on
+    ``valid`` (the literature reports ``test``: with its file in that directory, pass
+    ``--config.eval.split=test``)."""
     config.data.name = "binarized_mnist"
-    config.data.dir = "../shared/data/binarized_mnist"
     config.data.split = "train"
     config.eval.split = "valid"
     return config
@@ -82,7 +64,7 @@ def use_binarized_mnist(config: ml_collections.ConfigDict) -> ml_collections.Con
 
 def get_diffusion_config() -> ml_collections.ConfigDict:
     """The base config with every diffusion model and sampler field at its default."""
-    from gensys.diffusion.recipe import DDPMConfig, SamplerConfig
+    from gensys.recipes.diffusion import DDPMConfig, SamplerConfig
 
     config = get_base_config()
     config.family = "ddpm"
@@ -93,7 +75,7 @@ def get_diffusion_config() -> ml_collections.ConfigDict:
 
 def get_vae_config() -> ml_collections.ConfigDict:
     """The base config with every VAE / autoencoder model field at its default."""
-    from gensys.vae.recipe import VAEConfig
+    from gensys.recipes.vae import VAEConfig
 
     config = get_base_config()
     config.family = "vae"
@@ -103,7 +85,7 @@ def get_vae_config() -> ml_collections.ConfigDict:
 
 def get_gan_config() -> ml_collections.ConfigDict:
     """The base config with every GAN model field at its default."""
-    from gensys.gan.recipe import GANConfig
+    from gensys.recipes.gan import GANConfig
 
     config = get_base_config()
     config.family = "gan"
@@ -113,7 +95,7 @@ def get_gan_config() -> ml_collections.ConfigDict:
 
 def get_pix2pix_config() -> ml_collections.ConfigDict:
     """The base config with every pix2pix model field at its default."""
-    from gensys.gan.pix2pix import Pix2PixConfig
+    from gensys.recipes.pix2pix import Pix2PixConfig
 
     config = get_base_config()
     config.family = "pix2pix"
@@ -146,8 +128,8 @@ def text_conditioned_on_digits(family: str) -> ml_collections.ConfigDict:
     measured attributes (``gensys.data.captions``): every model field at its default
     (DCGAN-style networks of width 32, GRU text encoder to 64 dimensions, non-saturating
     loss, Adam 2e-4 with beta1 0.5); 3,000 steps at batch 64."""
-    from gensys.gan.stackgan import StackGANConfig
-    from gensys.gan.text2image import TextToImageConfig
+    from gensys.recipes.stackgan import StackGANConfig
+    from gensys.recipes.text2image import TextToImageConfig
 
     model = {"text2image": TextToImageConfig, "stackgan": StackGANConfig}[family]()
     config = get_base_config()
@@ -163,7 +145,7 @@ def text_conditioned_on_digits(family: str) -> ml_collections.ConfigDict:
 
 def get_flow_config() -> ml_collections.ConfigDict:
     """The base config with every normalizing-flow model field at its default."""
-    from gensys.flows.recipe import FlowConfig
+    from gensys.recipes.flow import FlowConfig
 
     config = get_base_config()
     config.family = "flow"
@@ -173,7 +155,7 @@ def get_flow_config() -> ml_collections.ConfigDict:
 
 def get_autoregressive_config() -> ml_collections.ConfigDict:
     """The base config with every autoregressive model field at its default."""
-    from gensys.autoregressive.recipe import AutoregressiveConfig
+    from gensys.recipes.autoregressive import AutoregressiveConfig
 
     config = get_base_config()
     config.family = "autoregressive"

@@ -1,8 +1,7 @@
 """DDPM on 28x28 MNIST.
 
-By default it reads MNIST IDX files from a directory (``data.dir``, e.g.
-``../shared/data/mnist`` which holds the 10,000 test images): the first 9,000
-train and the last 1,000 evaluate. With the full MNIST files
+It reads MNIST IDX files from ``--config.data.dir`` (with only the 10,000 test
+images, the first 9,000 train and the last 1,000 evaluate). With the full MNIST files
 (train-images-idx3-ubyte ...) set ``--config.data.split=train`` and
 ``--config.eval.split=test``; with a prepared TFDS catalogue copy, set
 ``--config.data.name=mnist``.
@@ -13,11 +12,11 @@ The model is sized for a GPU. On a 2-core CPU (no GPU) a batch-128 step took
 use ``ddpm_digits.py`` on a CPU.
 """
 
-from experiments.configs.base import get_diffusion_config, use_shared_mnist
+from experiments.configs.base import get_diffusion_config, use_mnist_idx
 
 
 def get_config():
-    config = use_shared_mnist(get_diffusion_config())
+    config = use_mnist_idx(get_diffusion_config())
     config.data.batch_size = 128
 
     config.train.num_steps = 20000

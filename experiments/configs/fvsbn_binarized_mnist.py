@@ -1,9 +1,9 @@
 """FVSBN on binarized MNIST: a logistic regression of each of the 784 pixels on the
 pixels before it (Frey 1998; 96.58 nats in the literature, on a dynamic binarization).
 
-Statically binarized MNIST from ../shared/data: trains on ``train`` (50,000 images),
-evaluates the exact NLL on ``valid`` (the literature's figures are on ``test``; see
-../shared/ANCHORS.md). Batches of 100.
+Statically binarized MNIST from the ``.amat`` files in ``--config.data.dir``: trains
+on ``train`` (50,000 images), evaluates the exact NLL
+on ``valid`` (the literature's figures are on ``test``). Batches of 100.
 """
 
 from experiments.configs import fvsbn_digits

@@ -2,7 +2,7 @@
 on the pixels before it in raster order (Frey 1998).
 
 ``eval/nll_nats`` and ``eval/bpd`` are the exact test NLL; compare with the digits
-baselines of ../shared/ANCHORS.md (uniform 181.33 nats, independent pixels 106.33,
+baselines (uniform 181.33 nats, independent pixels 106.33,
 autoregressive logistic regression 90.76).
 
 Step counts of the digits configs were chosen on a validation split (train on

@@ -2,14 +2,14 @@
 
 Generator 100 -> 256 -> 512 -> 784 (LeakyReLU 0.2, tanh out), discriminator
 784 -> 512 -> 256 -> 1 (LeakyReLU 0.2), the non-saturating loss, Adam 2e-4 with
-beta1 0.5. Data from ``../shared/data/mnist`` as in ``dcgan_mnist.py``.
+beta1 0.5. MNIST IDX files from ``--config.data.dir`` as in ``dcgan_mnist.py``.
 """
 
-from experiments.configs.base import get_gan_config, use_shared_mnist
+from experiments.configs.base import get_gan_config, use_mnist_idx
 
 
 def get_config():
-    config = use_shared_mnist(get_gan_config())
+    config = use_mnist_idx(get_gan_config())
     config.data.batch_size = 64
     config.eval.batch_size = 100
 

@@ -1,9 +1,9 @@
 """Gated PixelCNN on binarized MNIST: 8 gated layers of 64 feature maps, vertical and
 horizontal stacks (no blind spot). Unconditional: binarized MNIST has no labels.
 
-Statically binarized MNIST from ../shared/data: trains on ``train`` (50,000 images),
-evaluates the exact NLL on ``valid`` (the literature's figures are on ``test``; see
-../shared/ANCHORS.md). Batches of 100.
+Statically binarized MNIST from the ``.amat`` files in ``--config.data.dir``: trains
+on ``train`` (50,000 images), evaluates the exact NLL
+on ``valid`` (the literature's figures are on ``test``). Batches of 100.
 """
 
 from experiments.configs import gated_pixelcnn_digits

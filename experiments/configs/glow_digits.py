@@ -6,7 +6,7 @@ of 64 channels; RealNVP's logit pre-processing (alpha = 0.05). Samples at temper
 ``samples/temperatures_<step>.png`` shows rows at T = 0, 0.5, 0.7, 0.85 and 1.
 
 ``eval/bpd`` is an upper bound on the discrete NLL (every Jacobian counted); compare
-with the digits baselines of ../shared/ANCHORS.md (uniform 4.09, independent pixels
+with the digits baselines (uniform 4.09, independent pixels
 2.40, autoregressive logistic regression 2.05 bits/dim).
 
 The 1,500 training digits are memorised quickly, so the step count was chosen on a

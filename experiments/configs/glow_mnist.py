@@ -1,17 +1,17 @@
 """Glow on MNIST (256 levels): bits/dim with uniform dequantization.
 
-By default it reads the IDX files of ../shared/data/mnist (the 10,000 test images:
-train on the first 9,000, evaluate on the last 1,000; see ``use_shared_mnist``). Two
+It reads MNIST's IDX files from ``--config.data.dir`` (with only the 10,000 test images:
+train on the first 9,000, evaluate on the last 1,000; see ``base.use_mnist_idx``). Two
 scales (28x28x1 -> 14x14x4 -> 7x7x8) of 8 steps each, conditioners of 128 channels.
 The literature's MNIST figures (RealNVP 1.06, Glow 1.05 bits/dim) were trained on the
 60,000 training images and evaluated on the test set, with far larger models.
 """
 
-from experiments.configs.base import get_flow_config, use_shared_mnist
+from experiments.configs.base import get_flow_config, use_mnist_idx
 
 
 def get_config():
-    config = use_shared_mnist(get_flow_config())
+    config = use_mnist_idx(get_flow_config())
     config.data.batch_size = 64
     config.eval.batch_size = 200
 

@@ -2,9 +2,9 @@
 raster order drawn one per step and ensembled at test time (Germain et al. 2015:
 88.04 nats on test with 32 masks).
 
-Statically binarized MNIST from ../shared/data: trains on ``train`` (50,000 images),
-evaluates the exact NLL on ``valid`` (the literature's figures are on ``test``; see
-../shared/ANCHORS.md). Batches of 100.
+Statically binarized MNIST from the ``.amat`` files in ``--config.data.dir``: trains
+on ``train`` (50,000 images), evaluates the exact NLL
+on ``valid`` (the literature's figures are on ``test``). Batches of 100.
 """
 
 from experiments.configs import made_digits

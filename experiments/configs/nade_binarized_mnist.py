@@ -1,9 +1,9 @@
 """NADE on binarized MNIST: 500 sigmoid hidden units shared by all 784 conditionals
 (Larochelle & Murray 2011: 88.86 nats on test).
 
-Statically binarized MNIST from ../shared/data: trains on ``train`` (50,000 images),
-evaluates the exact NLL on ``valid`` (the literature's figures are on ``test``; see
-../shared/ANCHORS.md). Batches of 100.
+Statically binarized MNIST from the ``.amat`` files in ``--config.data.dir``: trains
+on ``train`` (50,000 images), evaluates the exact NLL
+on ``valid`` (the literature's figures are on ``test``). Batches of 100.
 """
 
 from experiments.configs import nade_digits

@@ -1,9 +1,9 @@
 """A pixel Transformer on binarized MNIST: 784 tokens in raster order, 2 pre-norm blocks
 of width 64 with 4 causal attention heads over the whole image.
 
-Statically binarized MNIST from ../shared/data: trains on ``train`` (50,000 images),
-evaluates the exact NLL on ``valid`` (the literature's figures are on ``test``; see
-../shared/ANCHORS.md). Batches of 100.
+Statically binarized MNIST from the ``.amat`` files in ``--config.data.dir``: trains
+on ``train`` (50,000 images), evaluates the exact NLL
+on ``valid`` (the literature's figures are on ``test``). Batches of 100.
 """
 
 from experiments.configs import pixel_transformer_digits

@@ -1,9 +1,9 @@
 """PixelCNN on binarized MNIST: a masked 7x7 type-A convolution and 7 residual blocks
 of 64 feature maps (van den Oord et al. 2016: 81.30 nats on test).
 
-Statically binarized MNIST from ../shared/data: trains on ``train`` (50,000 images),
-evaluates the exact NLL on ``valid`` (the literature's figures are on ``test``; see
-../shared/ANCHORS.md). Batches of 100.
+Statically binarized MNIST from the ``.amat`` files in ``--config.data.dir``: trains
+on ``train`` (50,000 images), evaluates the exact NLL
+on ``valid`` (the literature's figures are on ``test``). Batches of 100.
 """
 
 from experiments.configs import pixelcnn_digits

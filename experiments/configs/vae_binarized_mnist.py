@@ -1,9 +1,9 @@
 """A VAE on statically binarized MNIST (Bernoulli decoder), the literature's setting.
 
 One stochastic layer of 50 units, two deterministic tanh layers of 200 each side
-(Burda et al. 2016's one-layer model; its IWAE-trained figures and the VAE's
-86.76 nats on the test split are in ../shared/ANCHORS.md). Trains on
-``train`` and evaluates the IWAE bound on ``valid`` from ``../shared/data``;
+(Burda et al. 2016's one-layer model: the VAE's 86.76 nats on the test split, their
+Table 1). Trains on ``train`` and evaluates the IWAE bound on ``valid`` from the
+``.amat`` files in ``--config.data.dir``;
 ``--config.model.iwae_samples=5000`` gives the literature's K.
 """
 

@@ -1,7 +1,7 @@
 """A VAE on scikit-learn's 8x8 digits with a discretized-logistic decoder over the 17 levels.
 
 Its ``eval/bpd`` is an upper bound on the test negative log-likelihood in bits
-per dimension, comparable with the digits baselines of ../shared/ANCHORS.md
+per dimension, comparable with the digits baselines
 (uniform 4.09, independent pixels 2.40, autoregressive logistic regression 2.05).
 """
 

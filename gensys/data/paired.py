@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gensys import checks
 
 TASKS = ("edges", "inpaint", "super_resolution")
 SUPER_RESOLUTION_FACTOR = 4
 
-_SOBEL_X = jnp.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+# NumPy, not jnp: a module constant must not start a JAX backend at import time (the
+# command line sets the number of CPU devices after importing the configs).
+_SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], np.float32)
 
 
 def sobel_edges(images: jax.Array) -> jax.Array:

@@ -7,7 +7,7 @@ points (train 50,000, test 10,000):
 - ``gaussians8``: an equal mixture of 8 isotropic Gaussians, std ``1 / (2 sqrt 2)``
   (0.354), centred on a ring of radius ``2 sqrt 2`` (2.83) at angles ``k pi / 4``.
   Entropy 2.833 nats by Monte Carlo with :func:`gaussians8_log_density`
-  (:data:`ENTROPIES`; ../shared/ANCHORS.md quotes 2.834), a little under
+  (:data:`ENTROPIES`), a little under
   ``ln 8 + 1 + ln(2 pi s^2)`` = 2.838 as the components overlap.
   The centres and std are :data:`GAUSSIANS8_MODES` and :data:`GAUSSIANS8_STD`:
   GAN mode coverage is measured against them.
@@ -112,7 +112,7 @@ LOG_DENSITIES = {
 }
 # Entropy in nats, the floor of any model's test NLL: gaussians8 and two_moons by
 # entropy_monte_carlo(name, 2_000_000, seed=12345) (standard errors 0.0007 and 0.0005),
-# checkerboard exactly ln 32. ../shared/ANCHORS.md quotes 2.834 and 2.388.
+# checkerboard exactly ln 32.
 ENTROPIES = {"gaussians8": 2.833, "two_moons": 2.394, "checkerboard": float(np.log(32.0))}
 
 

@@ -1,6 +1,14 @@
 """Diffusion models: schedules, the forward process, parameterizations, losses, the
 variational bound, guidance, sampling grids and samplers."""
 
+from gensys.diffusion.ddpm_ddim import (
+    ddim_decode,
+    ddim_invert,
+    ddim_sample,
+    ddim_step,
+    ddpm_sample,
+    ddpm_step,
+)
 from gensys.diffusion.denoiser import (
     THRESHOLDS,
     Denoised,
@@ -26,6 +34,7 @@ from gensys.diffusion.losses import diffusion_loss, eps_prediction_loss, sample_
 from gensys.diffusion.parameterization import (
     PARAMETERIZATIONS,
     WEIGHTINGS,
+    Prediction,
     loss_weight,
     to_x0_and_eps,
     training_target,
@@ -39,21 +48,24 @@ from gensys.diffusion.process import (
     q_sample,
     q_step_sample,
 )
-from gensys.diffusion.samplers import (
-    ddim_decode,
-    ddim_invert,
-    ddim_sample,
-    ddim_step,
-    ddpm_sample,
-    ddpm_step,
-)
-from gensys.diffusion.sampling import (
+from gensys.diffusion.sample_loop import (
     GRIDS,
     SAMPLERS,
     make_sampler,
     make_sampling_grid,
     per_example_keys,
     sample,
+)
+from gensys.diffusion.samplers import (
+    DDIM,
+    DDPM,
+    DPMSolverPP,
+    Euler,
+    Heun,
+    Sampler,
+    SDEDPMSolverPP2M,
+    model_evaluations,
+    step_orders,
 )
 from gensys.diffusion.schedules import (
     SCHEDULES,
@@ -68,20 +80,12 @@ from gensys.diffusion.schedules import (
     schedule_from_betas,
     sigmoid_betas,
 )
-from gensys.diffusion.solvers import (
-    DDIM,
-    DDPM,
-    DPMSolverPP,
-    Euler,
-    Heun,
-    SDEDPMSolverPP2M,
-    model_evaluations,
-    step_orders,
-)
 from gensys.diffusion.spacing import SPACINGS, respace, timestep_spacing
 from gensys.distributions import discretized_gaussian_log_likelihood, normal_kl
 
 __all__ = [
+    "Prediction",
+    "Sampler",
     "DDIM",
     "DDPM",
     "GRIDS",

@@ -22,7 +22,11 @@ import jax.numpy as jnp
 
 from gensys import checks
 from gensys.diffusion.grid import SamplingGrid
-from gensys.diffusion.parameterization import check_parameterization, to_x0_and_eps
+from gensys.diffusion.parameterization import (
+    check_parameterization,
+    resolve_prediction,
+    to_x0_and_eps,
+)
 
 ModelFn = Callable[[jax.Array, jax.Array], jax.Array]
 THRESHOLDS = ("none", "clip", "dynamic")
@@ -97,15 +101,18 @@ def make_denoiser(
     model_fn: ModelFn,
     grid: SamplingGrid,
     *,
-    parameterization: str = "eps",
+    parameterization: str | None = None,
     threshold: Callable[[jax.Array], jax.Array] | None = None,
-    learned_variance: bool = False,
+    learned_variance: bool | None = None,
 ) -> Callable[[jax.Array, jax.Array], Denoised]:
     """``denoise(x, i)``: calls ``model_fn(x, t_i)`` at grid point ``i`` and converts its output.
 
     ``model_fn(x [B, ...], t (B,)) -> output``: the network's prediction in the given
     parameterization (with ``2C`` channels when ``learned_variance``).
     """
+    parameterization, learned_variance = resolve_prediction(
+        model_fn, parameterization, learned_variance
+    )
     check_parameterization(parameterization)
 
     def denoise(x: jax.Array, i: jax.Array) -> Denoised:

@@ -1,6 +1,6 @@
 """Sampling grids: the noise levels a sampler visits, from noise to data.
 
-Every sampler in :mod:`gensys.diffusion.solvers` works on the variance-preserving
+Every sampler in :mod:`gensys.diffusion.samplers` works on the variance-preserving
 state ``x = alpha x_0 + sigma eps`` and steps from grid point ``i`` to ``i + 1``.
 A grid holds, for its ``N + 1`` points, ``alpha``, ``sigma`` and the model time
 ``t`` the network is called with. Its last point is usually the data itself

@@ -24,8 +24,9 @@ import jax.numpy as jnp
 
 from gensys import checks
 from gensys.diffusion.denoiser import ModelFn, denoise_output
+from gensys.diffusion.parameterization import resolve_prediction
 from gensys.diffusion.process import extract, q_posterior, q_sample
-from gensys.diffusion.sampling import per_example_normal
+from gensys.diffusion.sample_loop import per_example_normal
 from gensys.diffusion.schedules import NoiseSchedule
 from gensys.distributions import discretized_gaussian_log_likelihood, normal_kl
 
@@ -95,8 +96,8 @@ def vlb_bits_per_dim(
     model_fn: ModelFn,
     x0: jax.Array,
     *,
-    parameterization: str = "eps",
-    learned_variance: bool = False,
+    parameterization: str | None = None,
+    learned_variance: bool | None = None,
     threshold: Callable[[jax.Array], jax.Array] | None = None,
     num_levels: int = 256,
 ) -> dict[str, jax.Array]:
@@ -107,6 +108,9 @@ def vlb_bits_per_dim(
     (``L_0``) and ``kl_bpd`` (the sum of ``L_t``, ``t > 0``). The noise of term ``t``
     for example ``i`` comes from ``fold_in(fold_in(key, i), t)``.
     """
+    parameterization, learned_variance = resolve_prediction(
+        model_fn, parameterization, learned_variance
+    )
     checks.check_floating(x0, "x0")
     batch = x0.shape[0]
     normal = per_example_normal(key, x0.shape, x0.dtype)

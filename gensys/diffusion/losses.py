@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from gensys import checks
 from gensys.diffusion.denoiser import split_learned_variance
 from gensys.diffusion.likelihood import vlb_term
-from gensys.diffusion.parameterization import loss_weight, training_target
+from gensys.diffusion.parameterization import loss_weight, resolve_prediction, training_target
 from gensys.diffusion.process import extract, q_sample
 from gensys.diffusion.schedules import NoiseSchedule
 
@@ -46,10 +46,10 @@ def diffusion_loss(
     model_fn: ModelFn,
     x0: jax.Array,
     *,
-    parameterization: str = "eps",
+    parameterization: str | None = None,
     weighting: str = "simple",
     min_snr_gamma: float = 5.0,
-    learned_variance: bool = False,
+    learned_variance: bool | None = None,
     hybrid_lambda: float = 0.001,
     num_levels: int = 256,
 ) -> jax.Array:
@@ -66,6 +66,9 @@ def diffusion_loss(
         x0: clean data ``[B, ...]`` in ``[-1, 1]``.
         num_levels: data levels, for the discretized decoder of ``L_0``.
     """
+    parameterization, learned_variance = resolve_prediction(
+        model_fn, parameterization, learned_variance
+    )
     checks.check_floating(x0, "x0")
     t_key, noise_key = jax.random.split(key)
     batch, nd = x0.shape[0], x0.ndim

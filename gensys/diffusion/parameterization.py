@@ -20,6 +20,9 @@ v-MSE is ``SNR + 1``. The weightings offered:
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 
@@ -89,3 +92,52 @@ def loss_weight(
     target = snr if weighting == "snr" else jnp.minimum(snr, gamma)
     native = native_x0_weight(parameterization, snr)
     return jnp.where(native > 0, target / jnp.where(native > 0, native, 1.0), 0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """A model function together with what it predicts, so the loss, the bound and every
+    sampler read the parameterization from one place::
+
+        model = Prediction(lambda x_t, t: net.apply(params, x_t, t), "v")
+        loss = diffusion_loss(key, schedule, model, x0)      # v-prediction loss
+        x = sample(key, sampler, grid, model, shape)         # converts v to x0 and eps
+
+    ``learned_variance``: the output has ``2C`` channels, the second half the variance
+    fraction of Nichol & Dhariwal (2021). A plain ``model_fn`` still works everywhere, with
+    ``parameterization=`` given to each function (default ``"eps"``).
+    """
+
+    model_fn: Callable[[jax.Array, jax.Array], jax.Array]
+    parameterization: str = "eps"
+    learned_variance: bool = False
+
+    def __post_init__(self):
+        check_parameterization(self.parameterization)
+        if not callable(self.model_fn):
+            raise TypeError(f"model_fn must be callable, got {type(self.model_fn).__name__}")
+
+    def __call__(self, x_t: jax.Array, t: jax.Array) -> jax.Array:
+        return self.model_fn(x_t, t)
+
+
+def resolve_prediction(
+    model_fn, parameterization: str | None, learned_variance: bool | None
+) -> tuple[str, bool]:
+    """The parameterization and variance flag of ``model_fn``: a :class:`Prediction`'s own
+    (a different value given as well is an error), else the given ones (``"eps"``, ``False``
+    by default)."""
+    if isinstance(model_fn, Prediction):
+        for name, given, own in (
+            ("parameterization", parameterization, model_fn.parameterization),
+            ("learned_variance", learned_variance, model_fn.learned_variance),
+        ):
+            if given is not None and given != own:
+                raise ValueError(
+                    f"{name}={given!r} contradicts the Prediction's own {name}={own!r}; "
+                    "give it once, in the Prediction"
+                )
+        return model_fn.parameterization, model_fn.learned_variance
+    parameterization = "eps" if parameterization is None else parameterization
+    check_parameterization(parameterization)
+    return parameterization, bool(learned_variance)

@@ -1,216 +1,341 @@
-"""DDPM and DDIM on a discrete schedule, in the papers' own notation, for epsilon models.
+"""Diffusion samplers as small stateless objects with ``init`` / ``step`` and a declared order.
 
-``p_theta(x_{t-1} | x_t) = N(mu_tilde(x_t, x0_hat), beta_tilde_t I)`` with the
-fixed-small variance and ``x0_hat = (x_t - sqrt(1 - a_t) eps_theta) / sqrt(a_t)``
-clipped to the data range (Ho et al. 2020, Algorithm 2, written through the
-posterior as in their released code); DDIM steps and deterministic DDIM
-inversion (Song et al. 2021).
+Every sampler steps the variance-preserving state ``x = alpha x0 + sigma eps``
+from point ``i`` (``alpha_s``, ``sigma_s``) to point ``i + 1`` (``alpha_t``,
+``sigma_t``) of a :class:`~gensys.diffusion.grid.SamplingGrid`, seeing the model
+only through ``denoise(x, i) -> Denoised(x0, eps, ...)``. The driver
+(:func:`gensys.diffusion.sample_loop.sample`) runs the steps under ``lax.scan``.
 
-The single steps here index the schedule by timestep. The whole-chain
-functions are shorthands for :func:`gensys.diffusion.sampling.sample` with the
-:class:`~gensys.diffusion.solvers.DDPM` / :class:`~gensys.diffusion.solvers.DDIM`
-solvers, which also serve every other sampler and parameterization.
+``step_orders(grid)`` says which order each step uses: multistep solvers start
+at first order, use lower orders at the end of short schedules (fewer than 15
+steps, as DPM-Solver's reference code does) and always take a first-order step
+into ``sigma = 0``, where ``lambda = +inf`` leaves only the first-order term.
+
+Methods (``lambda = log(alpha / sigma)``, ``h = lambda_t - lambda_s``):
+
+- :class:`DDPM`: ancestral sampling from the posterior ``q(x_t | x_s, x0_hat)``
+  (Ho et al. 2020), with the fixed-small or a learned variance (Nichol & Dhariwal 2021).
+- :class:`DDIM`: ``x_t = alpha_t x0 + sqrt(sigma_t^2 - s^2) eps + s z`` with
+  ``s = eta sqrt(sigma_t^2 / sigma_s^2) sqrt(step_beta)`` (Song et al. 2021, eq. 12).
+- :class:`DPMSolverPP`: multistep DPM-Solver++ 2M / 3M on data predictions
+  (Lu et al. 2022, "DPM-Solver++", Algorithm 2 and its third-order variant).
+- :class:`SDEDPMSolverPP2M`: the SDE variant, 2M, midpoint form (same paper, Appendix).
+- :class:`Euler` and :class:`Heun`: Karras et al. (2022) Algorithms 1-2 (deterministic)
+  in variance-exploding coordinates ``x / alpha``, ``sigma / alpha``, where
+  ``dx/dsigma = eps``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gensys import checks
-from gensys.diffusion.denoiser import make_threshold
-from gensys.diffusion.grid import discrete_grid
-from gensys.diffusion.process import extract, predict_eps_from_x0, predict_x0_from_eps, q_posterior
-from gensys.diffusion.sampling import sample
-from gensys.diffusion.schedules import NoiseSchedule
-from gensys.diffusion.solvers import DDIM, DDPM
-from gensys.diffusion.spacing import checked_steps
+from gensys.diffusion.denoiser import Denoised
+from gensys.diffusion.grid import SamplingGrid
 
-ModelFn = Callable[[jax.Array, jax.Array], jax.Array]
+Denoise = Callable[[jax.Array, jax.Array], Denoised]
 
 
-def ddpm_step(
-    schedule: NoiseSchedule,
-    model_fn: ModelFn,
-    x_t: jax.Array,
-    t: jax.Array,
+@runtime_checkable
+class Sampler(Protocol):
+    """What :func:`gensys.diffusion.sample_loop.sample` needs of a sampler.
+
+    ``order``: the highest order of its steps; ``stochastic``: whether a step takes fresh
+    noise; ``step_orders(grid)``: the order of each step, int32 ``(N,)`` from the grid's
+    static length alone; ``init(x)``: the scan state at the start ``x``; ``step(denoise,
+    grid, i, order, state, noise)``: the state after the step from point ``i`` to
+    ``i + 1`` (``noise`` is ``None`` unless ``stochastic``). The state has an ``x``.
+    """
+
+    order: int
+
+    @property
+    def stochastic(self) -> bool: ...
+
+    def step_orders(self, grid: SamplingGrid) -> np.ndarray: ...
+
+    def init(self, x: jax.Array) -> Any: ...
+
+    def step(
+        self,
+        denoise: Denoise,
+        grid: SamplingGrid,
+        i: jax.Array,
+        order: jax.Array,
+        state: Any,
+        noise: jax.Array | None,
+    ) -> Any: ...
+
+
+class State(NamedTuple):
+    """The state of one-step samplers: the current sample."""
+
+    x: jax.Array
+
+
+class MultistepState(NamedTuple):
+    """``x`` and the two previous data predictions (most recent first)."""
+
+    x: jax.Array
+    x0_prev: jax.Array
+    x0_prev2: jax.Array
+
+
+def _point(grid: SamplingGrid, i: jax.Array):
+    return grid.alpha[i], grid.sigma[i], grid.alpha[i + 1], grid.sigma[i + 1]
+
+
+def step_orders(
+    grid: SamplingGrid, max_order: int, *, lower_order_final: bool = True
+) -> np.ndarray:
+    """The order of each of the grid's steps, int32 ``(N,)`` (known without the grid's values)."""
+    n = grid.num_steps
+    index = np.arange(n)
+    orders = np.minimum(max_order, index + 1)
+    if lower_order_final and n < 15:
+        orders = np.minimum(orders, n - index)
+    if grid.ends_at_data:
+        orders[-1] = 1
+    return orders.astype(np.int32)
+
+
+def ddpm_update(
+    x: jax.Array,
+    x0: jax.Array,
+    alpha_s,
+    sigma_s,
+    alpha_t,
+    sigma_t,
+    step_beta,
     noise: jax.Array,
-    *,
-    clip_x0: bool = True,
+    variance_fraction: jax.Array | None = None,
 ) -> jax.Array:
-    """One ancestral step ``x_t -> x_{t-1} = mu_tilde + sqrt(beta_tilde_t) z``.
+    """Draws from ``q(x_t | x_s, x0)`` (the DDPM posterior between two grid points).
 
-    Args:
-        schedule: the noise schedule.
-        model_fn: ``(x_t [B, ...], t (B,)) -> eps_hat [B, ...]``.
-        x_t: current sample ``[B, ...]``.
-        t: integer timesteps ``(B,)``; no noise is added where ``t == 0``.
-        noise: ``z ~ N(0, I)`` shaped like ``x_t``.
-        clip_x0: clip the predicted ``x_0`` to ``[-1, 1]``.
+    Mean ``(alpha_{s|t} sigma_t^2 / sigma_s^2) x_s + (alpha_t beta / sigma_s^2) x0`` with
+    ``alpha_{s|t} = alpha_s / alpha_t`` and ``beta = step_beta``; variance
+    ``beta~ = beta sigma_t^2 / sigma_s^2``, or with a learned fraction ``f``
+    ``exp(f log beta + (1 - f) log beta~)``. Into ``sigma_t = 0`` no noise is added.
     """
-    checks.check_floating(x_t, "x_t")
-    checks.check_same_shape(noise, x_t, "noise", "x_t")
-    eps_hat = model_fn(x_t, t)
-    checks.check_same_shape(eps_hat, x_t, "model_fn(x_t, t)", "x_t")
-    x0_hat = predict_x0_from_eps(schedule, x_t, t, eps_hat)
-    if clip_x0:
-        x0_hat = jnp.clip(x0_hat, -1.0, 1.0)
-    mean, _, log_variance = q_posterior(schedule, x0_hat, x_t, t)
-    nonzero = (t > 0).astype(x_t.dtype).reshape(t.shape + (1,) * (x_t.ndim - 1))
-    return mean + nonzero * jnp.exp(0.5 * log_variance) * noise
+    ratio = sigma_t**2 / sigma_s**2
+    mean = (alpha_s / alpha_t) * ratio * x + (alpha_t * step_beta / sigma_s**2) * x0
+    small = step_beta * ratio
+    if variance_fraction is None:
+        variance = small
+    else:
+        safe_small = jnp.where(small > 0, small, 1.0)
+        log_var = variance_fraction * jnp.log(step_beta) + (1 - variance_fraction) * jnp.log(
+            safe_small
+        )
+        variance = jnp.where(small > 0, jnp.exp(log_var), 0.0)
+    return mean + jnp.sqrt(variance) * noise
 
 
-def ddpm_sample(
-    key: jax.Array,
-    schedule: NoiseSchedule,
-    model_fn: ModelFn,
-    shape: Sequence[int],
-    *,
-    timesteps: np.ndarray | None = None,
-    clip_x0: bool = True,
-    dtype: jnp.dtype = jnp.float32,
+def ddim_update(
+    x0: jax.Array, eps: jax.Array, sigma_s, alpha_t, sigma_t, step_beta, noise, eta
 ) -> jax.Array:
-    """Draws samples by running the full reverse chain ``T - 1, ..., 0`` under ``lax.scan``.
+    """``alpha_t x0 + sqrt(sigma_t^2 - s^2) eps + s z``, ``s^2 = eta^2 beta sigma_t^2 / sigma_s^2``.
 
-    Example ``i`` draws its noise from ``fold_in(key, i)`` (see
-    :func:`gensys.diffusion.sampling.sample`), so it is the same whatever the
-    batch size or device count.
-
-    Args:
-        key: PRNG key.
-        schedule: the noise schedule.
-        model_fn: ``(x_t, t) -> eps_hat``.
-        shape: ``(B, ...)`` of the samples, e.g. ``(64, 8, 8, 1)``.
-        timesteps: optionally a subsequence of training steps (e.g. from
-            :func:`~gensys.diffusion.spacing.timestep_spacing`): the chain then runs
-            on the respaced schedule (improved DDPM) and the model sees the
-            original timesteps.
-        clip_x0: clip predicted ``x_0`` to ``[-1, 1]`` at every step.
-
-    Returns:
-        Samples of ``shape``, in the model's data range (``[-1, 1]`` when clipped).
+    With ``eta = 1``, ``s^2`` is exactly the DDPM posterior variance ``beta~``.
     """
-    grid = discrete_grid(schedule, timesteps)
-    threshold = make_threshold("clip" if clip_x0 else "none")
-    return sample(key, DDPM(), grid, model_fn, shape, threshold=threshold, dtype=dtype)
+    s2 = eta**2 * step_beta * sigma_t**2 / sigma_s**2
+    return alpha_t * x0 + jnp.sqrt(jnp.maximum(sigma_t**2 - s2, 0.0)) * eps + jnp.sqrt(s2) * noise
 
 
-def _alpha_bar_or_one(schedule: NoiseSchedule, t: jax.Array, ndim: int) -> jax.Array:
-    """``alpha_bar_t`` shaped for broadcasting, with ``alpha_bar_{-1} = 1`` (the clean data)."""
-    value = extract(schedule.alpha_bars, jnp.maximum(t, 0), ndim)
-    return jnp.where((t >= 0).reshape(value.shape), value, 1.0)
+class _OneStep:
+    """First-order one-step samplers: the state is ``x`` alone."""
+
+    def step_orders(self, grid: SamplingGrid) -> np.ndarray:
+        return step_orders(grid, 1)
+
+    def init(self, x: jax.Array) -> State:
+        return State(x)
 
 
-def ddim_step(
-    schedule: NoiseSchedule,
-    model_fn: ModelFn,
-    x_t: jax.Array,
-    t: jax.Array,
-    t_prev: jax.Array,
-    noise: jax.Array,
-    *,
-    eta: float | jax.Array = 0.0,
-    clip_x0: bool = True,
-) -> jax.Array:
-    """One DDIM step from ``t`` to an earlier step ``t_prev`` (``-1`` for the clean data).
+class _Multistep:
+    """Multistep samplers: ``x`` and the last two data predictions."""
 
-    Song, Meng, Ermon. Denoising Diffusion Implicit Models. ICLR 2021, eq. (12):
-    with ``a = alpha_bar_t`` and ``a' = alpha_bar_{t_prev}``,
+    def step_orders(self, grid: SamplingGrid) -> np.ndarray:
+        return step_orders(grid, self.order, lower_order_final=self.lower_order_final)
 
-        sigma = eta * sqrt((1 - a') / (1 - a)) * sqrt(1 - a / a')
-        x_prev = sqrt(a') x0_hat + sqrt(1 - a' - sigma^2) eps_hat + sigma z.
+    def init(self, x: jax.Array) -> MultistepState:
+        return MultistepState(x, jnp.zeros_like(x), jnp.zeros_like(x))
 
-    ``eta = 0`` is deterministic; ``eta = 1`` between consecutive steps has
-    exactly the DDPM posterior variance. When ``x0_hat`` is clipped, ``eps_hat``
-    is recomputed from the clipped ``x0_hat`` so the two stay consistent.
+
+@dataclasses.dataclass(frozen=True)
+class DDPM(_OneStep):
+    """Ancestral sampling; on a subsequence this is improved DDPM's respaced chain."""
+
+    order: int = 1
+    stochastic: bool = True
+
+    def step(self, denoise: Denoise, grid, i, order, state: State, noise) -> State:
+        d = denoise(state.x, i)
+        alpha_s, sigma_s, alpha_t, sigma_t = _point(grid, i)
+        x = ddpm_update(
+            state.x, d.x0, alpha_s, sigma_s, alpha_t, sigma_t, grid.step_beta[i], noise,
+            d.variance_fraction,
+        )  # fmt: skip
+        return State(x)
+
+
+@dataclasses.dataclass(frozen=True)
+class DDIM(_OneStep):
+    """DDIM with stochasticity ``eta`` (0: deterministic; 1: the DDPM posterior variance)."""
+
+    eta: float = 0.0
+    order: int = 1
+
+    @property
+    def stochastic(self) -> bool:
+        return not (isinstance(self.eta, int | float) and self.eta == 0)
+
+    def step(self, denoise: Denoise, grid, i, order, state: State, noise) -> State:
+        d = denoise(state.x, i)
+        _, sigma_s, alpha_t, sigma_t = _point(grid, i)
+        noise = jnp.zeros_like(state.x) if noise is None else noise
+        return State(
+            ddim_update(d.x0, d.eps, sigma_s, alpha_t, sigma_t, grid.step_beta[i], noise, self.eta)
+        )
+
+
+def _multistep_differences(grid, i, m0, m1, m2):
+    """``(D1, D2)`` of DPM-Solver++ 3M and ``D1`` of 2M, from the last three data predictions."""
+    h = grid.step_h[i]
+    h0 = grid.step_h[jnp.maximum(i - 1, 0)]
+    h1 = grid.step_h[jnp.maximum(i - 2, 0)]
+    r0, r1 = h0 / h, h1 / h
+    d1_0 = (m0 - m1) / r0
+    d1_1 = (m1 - m2) / r1
+    d1 = d1_0 + (r0 / (r0 + r1)) * (d1_0 - d1_1)
+    d2 = (d1_0 - d1_1) / (r0 + r1)
+    return d1_0, d1, d2
+
+
+@dataclasses.dataclass(frozen=True)
+class DPMSolverPP(_Multistep):
+    """Multistep DPM-Solver++ of order 2 (2M) or 3 (3M), data prediction, ODE.
+
+    With ``phi = 1 - e^{-h}`` and ``D0 = x0_hat``:
+    first order ``x_t = (sigma_t / sigma_s) x + alpha_t phi D0`` (= DDIM, eta = 0);
+    2M adds ``alpha_t phi D1 / 2``, ``D1 = (m0 - m1) / r0``, ``r0 = h_prev / h``;
+    3M is ``(sigma_t / sigma_s) x + alpha_t phi D0 + alpha_t (1 - phi / h) D1
+    - alpha_t ((h - phi) / h^2 - 1/2) D2``.
     """
-    checks.check_floating(x_t, "x_t")
-    checks.check_same_shape(noise, x_t, "noise", "x_t")
-    checks.check_timesteps(t, schedule.num_timesteps, x_t.shape[0], "t")
-    checks.check_integer(t_prev, "t_prev")
-    checks.check_shape(t_prev, (x_t.shape[0],), "t_prev")
-    eps_hat = model_fn(x_t, t)
-    checks.check_same_shape(eps_hat, x_t, "model_fn(x_t, t)", "x_t")
-    x0_hat = predict_x0_from_eps(schedule, x_t, t, eps_hat)
-    if clip_x0:
-        x0_hat = jnp.clip(x0_hat, -1.0, 1.0)
-        eps_hat = predict_eps_from_x0(schedule, x_t, t, x0_hat)
-    a = extract(schedule.alpha_bars, t, x_t.ndim)
-    a_prev = _alpha_bar_or_one(schedule, t_prev, x_t.ndim)
-    sigma = eta * jnp.sqrt((1.0 - a_prev) / (1.0 - a)) * jnp.sqrt(1.0 - a / a_prev)
-    direction = jnp.sqrt(jnp.maximum(1.0 - a_prev - sigma**2, 0.0))
-    return jnp.sqrt(a_prev) * x0_hat + direction * eps_hat + sigma * noise
+
+    order: int = 2
+    lower_order_final: bool = True
+    stochastic: bool = False
+
+    def __post_init__(self):
+        if self.order not in (1, 2, 3):
+            raise ValueError(f"order must be 1, 2 or 3, got {self.order}")
+
+    def step(self, denoise: Denoise, grid, i, order, state: MultistepState, noise):
+        m0 = denoise(state.x, i).x0
+        _, sigma_s, alpha_t, sigma_t = _point(grid, i)
+        h = grid.step_h[i]
+        phi = -jnp.expm1(-h)
+        x = (sigma_t / sigma_s) * state.x + alpha_t * phi * m0
+        if self.order >= 2:
+            d1_2m, d1, d2 = _multistep_differences(grid, i, m0, state.x0_prev, state.x0_prev2)
+            x2 = x + 0.5 * alpha_t * phi * d1_2m
+            if self.order == 3:
+                x3 = (
+                    (sigma_t / sigma_s) * state.x
+                    + alpha_t * phi * m0
+                    + alpha_t * (1.0 - phi / h) * d1
+                    - alpha_t * ((h - phi) / h**2 - 0.5) * d2
+                )
+                x2 = jnp.where(order == 3, x3, x2)
+            x = jnp.where(order == 1, x, x2)
+        return MultistepState(x, m0, state.x0_prev)
 
 
-def _descending_pairs(timesteps: np.ndarray, num_timesteps: int) -> tuple[jax.Array, jax.Array]:
-    """``(t, t_prev)`` for each step in sampling order; the last ``t_prev`` is -1 (clean data)."""
-    steps = checked_steps(timesteps, num_timesteps)[::-1]
-    return jnp.asarray(steps, jnp.int32), jnp.asarray(np.append(steps[1:], -1), jnp.int32)
+@dataclasses.dataclass(frozen=True)
+class SDEDPMSolverPP2M(_Multistep):
+    """SDE-DPM-Solver++(2M): ``x_t = (sigma_t / sigma_s) e^{-h} x + alpha_t psi D0
+    [+ alpha_t psi D1 / 2] + sigma_t sqrt(psi) z`` with ``psi = 1 - e^{-2h}``."""
+
+    order: int = 2
+    lower_order_final: bool = True
+    stochastic: bool = True
+
+    def step(self, denoise: Denoise, grid, i, order, state: MultistepState, noise):
+        m0 = denoise(state.x, i).x0
+        _, sigma_s, alpha_t, sigma_t = _point(grid, i)
+        h = grid.step_h[i]
+        psi = -jnp.expm1(-2.0 * h)
+        x = (sigma_t / sigma_s) * jnp.exp(-h) * state.x + alpha_t * psi * m0
+        x = x + sigma_t * jnp.sqrt(psi) * noise
+        d1, _, _ = _multistep_differences(grid, i, m0, state.x0_prev, state.x0_prev2)
+        x = jnp.where(order == 2, x + 0.5 * alpha_t * psi * d1, x)
+        return MultistepState(x, m0, state.x0_prev)
 
 
-def ddim_sample(
-    key: jax.Array,
-    schedule: NoiseSchedule,
-    model_fn: ModelFn,
-    shape: Sequence[int],
-    timesteps: np.ndarray,
-    *,
-    eta: float | jax.Array = 0.0,
-    clip_x0: bool = True,
-    dtype: jnp.dtype = jnp.float32,
-) -> jax.Array:
-    """DDIM sampling over ``timesteps`` (e.g. ``timestep_spacing(1000, 50)``) under ``lax.scan``.
+def _euler_ve(x, x0, eps, alpha_s, sigma_s, alpha_t, sigma_t):
+    """One Euler step of ``d(x/alpha)/d(sigma/alpha) = eps``, returned in VP units.
 
-    Starts from ``x_T ~ N(0, I)`` at the largest timestep and ends at the clean
-    data after the smallest. Keys are per example, as in :func:`ddpm_sample`.
+    Into ``sigma_t = 0`` the step is exactly ``x0`` (as it is in exact arithmetic),
+    so a clipped or thresholded ``x0`` is not undone by rounding.
     """
-    grid = discrete_grid(schedule, timesteps)
-    threshold = make_threshold("clip" if clip_x0 else "none")
-    return sample(key, DDIM(eta=eta), grid, model_fn, shape, threshold=threshold, dtype=dtype)
+    step = alpha_t * (x / alpha_s + (sigma_t / alpha_t - sigma_s / alpha_s) * eps)
+    return jnp.where(sigma_t == 0, x0, step)
 
 
-def ddim_invert(
-    schedule: NoiseSchedule, model_fn: ModelFn, x0: jax.Array, timesteps: np.ndarray
-) -> jax.Array:
-    """Deterministic DDIM encoding of ``x0`` to the largest of ``timesteps``.
+@dataclasses.dataclass(frozen=True)
+class Euler(_OneStep):
+    """Karras et al. Algorithm 2 without churn: Euler on the probability-flow ODE."""
 
-    Runs the eta = 0 update upwards: ``x_next = sqrt(a_next) x0_hat + sqrt(1 - a_next) eps_hat``
-    with ``eps_hat`` evaluated at the current (lower) step. :func:`ddim_sample`
-    with ``eta = 0`` and the same ``timesteps``, started from this code instead
-    of noise, reconstructs ``x0`` up to the discretisation error.
+    order: int = 1
+    stochastic: bool = False
+
+    def step(self, denoise: Denoise, grid, i, order, state: State, noise) -> State:
+        d = denoise(state.x, i)
+        return State(_euler_ve(state.x, d.x0, d.eps, *_point(grid, i)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Heun:
+    """Karras et al. Algorithm 1 (deterministic): Heun's method, Euler into ``sigma = 0``.
+
+    Two model calls a step except the last; under ``vmap`` the skipped call
+    becomes a select and is evaluated anyway.
     """
-    checks.check_floating(x0, "x0")
-    t_seq, t_prev_seq = _descending_pairs(timesteps, schedule.num_timesteps)
-    batch = x0.shape[0]
 
-    def body(x, pair):
-        t_next, t_cur = pair
-        t_next_b, t_cur_b = jnp.full((batch,), t_next), jnp.full((batch,), t_cur)
-        a_cur = _alpha_bar_or_one(schedule, t_cur_b, x.ndim)
-        # At the clean end (t_cur = -1) the "noise" of x_0 is undefined; the model
-        # is asked at the first step instead, as in the DDIM paper's encoder.
-        eps_hat = model_fn(x, jnp.maximum(t_cur_b, 0))
-        x0_hat = (x - jnp.sqrt(1.0 - a_cur) * eps_hat) / jnp.sqrt(a_cur)
-        a_next = extract(schedule.alpha_bars, t_next_b, x.ndim)
-        return jnp.sqrt(a_next) * x0_hat + jnp.sqrt(1.0 - a_next) * eps_hat, None
+    order: int = 2
+    stochastic: bool = False
 
-    x, _ = jax.lax.scan(body, x0, (t_seq[::-1], t_prev_seq[::-1]))
-    return x
+    def step_orders(self, grid: SamplingGrid) -> np.ndarray:
+        # A one-step method: second order from the first step on.
+        orders = np.full(grid.num_steps, 2, np.int32)
+        if grid.ends_at_data:
+            orders[-1] = 1
+        return orders
+
+    def init(self, x: jax.Array) -> State:
+        return State(x)
+
+    def step(self, denoise: Denoise, grid, i, order, state: State, noise) -> State:
+        point = _point(grid, i)
+        d = denoise(state.x, i)
+        x_euler = _euler_ve(state.x, d.x0, d.eps, *point)
+
+        def corrected(x_euler):
+            eps_next = denoise(x_euler, i + 1).eps
+            return _euler_ve(state.x, d.x0, 0.5 * (d.eps + eps_next), *point)
+
+        return State(jax.lax.cond(order == 2, corrected, lambda x: x, x_euler))
 
 
-def ddim_decode(
-    schedule: NoiseSchedule,
-    model_fn: ModelFn,
-    x_T: jax.Array,
-    timesteps: np.ndarray,
-    *,
-    clip_x0: bool = False,
-) -> jax.Array:
-    """The deterministic (eta = 0) DDIM chain from a given ``x_T``; inverts :func:`ddim_invert`."""
-    checks.check_floating(x_T, "x_T")
-    grid = discrete_grid(schedule, timesteps)
-    threshold = make_threshold("clip" if clip_x0 else "none")
-    return sample(None, DDIM(), grid, model_fn, x_T.shape, threshold=threshold, x_init=x_T)
+def model_evaluations(sampler, grid: SamplingGrid) -> int:
+    """How many times ``sampler`` calls the model on ``grid`` (Heun: twice a second-order step)."""
+    orders = sampler.step_orders(grid)
+    if isinstance(sampler, Heun):
+        return int(np.sum(np.where(orders == 2, 2, 1)))
+    return int(orders.shape[0])

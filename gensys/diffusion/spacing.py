@@ -62,7 +62,7 @@ def respace(schedule: NoiseSchedule, timesteps: np.ndarray) -> NoiseSchedule:
 
     Step ``i`` of the returned schedule corresponds to training step
     ``sorted(timesteps)[i]``; a model trained on the full chain must be called
-    with that original timestep (see :func:`gensys.diffusion.samplers.ddpm_sample`'s
+    with that original timestep (see :func:`gensys.diffusion.ddpm_ddim.ddpm_sample`'s
     ``timesteps`` argument).
     """
     steps = checked_steps(timesteps, schedule.num_timesteps)

@@ -17,7 +17,7 @@ The score follows the standard protocol:
 2. resized to 299 x 299 in floating point with an antialiased bicubic filter, the
    resizing clean-fid recommends in place of the framework-specific bilinear
    resize of uint8 images (which aliases); grey images are repeated to 3 channels;
-3. scaled to ``[-1, 1]`` and passed through :class:`~gensys.nets.inception.FIDInceptionV3`;
+3. scaled to ``[-1, 1]`` and passed through :class:`~gensys.eval.inception_net.FIDInceptionV3`;
 4. ``FID = ||mu_r - mu_g||^2 + tr(C_r + C_g - 2 sqrtm(C_r C_g))`` in float64 with
    pytorch-fid's check of the square root's imaginary part
    (:func:`gensys.eval.frechet.frechet_distance` with ``method="sqrtm"``).
@@ -43,8 +43,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from gensys.eval.frechet import frechet_distance, streamed_gaussian_statistics
+from gensys.eval.inception_net import FIDInceptionV3
 from gensys.eval.streaming import map_in_batches
-from gensys.nets.inception import FIDInceptionV3
 
 WEIGHTS_ENV = "GENSYS_INCEPTION_WEIGHTS"
 INPUT_SIZE = 299

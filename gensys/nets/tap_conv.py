@@ -21,6 +21,12 @@ On other platforms (GPU, TPU) XLA's own gradients are used:
 The layer :class:`Conv` is a drop-in for ``nn.Conv`` (SAME padding): the same
 parameters (``kernel`` ``[kh, kw, in, out]``, ``bias``), dtype rules and module
 name, so checkpoints of either load in the other.
+
+The fast gradients are a ``jax.custom_vjp``, which has no forward mode: ``jax.jvp``
+(and ``jax.jacfwd``, ``jax.linearize``) through it fails. So they are an explicit
+option, ``fast_cpu_gradients=True``; the default is XLA's own convolution, which every
+transformation supports. (A ``custom_jvp`` whose tangent map has these transposes would
+serve both, but JAX has no public ``custom_transpose`` to give them.)
 """
 
 from __future__ import annotations
@@ -107,11 +113,14 @@ def _make_conv(stride: int) -> Callable[[jax.Array, jax.Array], jax.Array]:
 _CONVS = {1: _make_conv(1), 2: _make_conv(2)}
 
 
-def conv2d(x: jax.Array, kernel: jax.Array, stride: int = 1) -> jax.Array:
+def conv2d(
+    x: jax.Array, kernel: jax.Array, stride: int = 1, *, fast_cpu_gradients: bool = False
+) -> jax.Array:
     """SAME convolution ``[B, H, W, C_in] * [kh, kw, C_in, C_out] -> [B, H/s, W/s, C_out]``.
 
     Equal to ``lax.conv_general_dilated`` in value and gradient (up to float
-    rounding); ``stride`` is 1 or 2.
+    rounding); ``stride`` is 1 or 2. ``fast_cpu_gradients``: reverse-mode gradients by
+    the per-tap products on CPU (no forward mode then; see the module docstring).
     """
     if stride not in _CONVS:
         raise ValueError(f"stride must be 1 or 2, got {stride}")
@@ -120,11 +129,14 @@ def conv2d(x: jax.Array, kernel: jax.Array, stride: int = 1) -> jax.Array:
             f"expected x [B, H, W, C] and kernel [kh, kw, C, out] with matching C, "
             f"got {x.shape} and {kernel.shape}"
         )
+    if not fast_cpu_gradients:
+        return _conv(x, kernel, stride)
     return _CONVS[stride](x, kernel)
 
 
 class Conv(nn.Module):
-    """``nn.Conv`` (SAME padding, stride 1 or 2) computed with :func:`conv2d`."""
+    """``nn.Conv`` (SAME padding, stride 1 or 2) computed with :func:`conv2d`, with its
+    fast CPU gradients when ``fast_cpu_gradients``."""
 
     features: int
     kernel_size: tuple[int, int] = (3, 3)
@@ -133,6 +145,7 @@ class Conv(nn.Module):
     dtype: jnp.dtype | None = None
     kernel_init: Callable = nn.linear.default_kernel_init
     bias_init: Callable = nn.initializers.zeros_init()
+    fast_cpu_gradients: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -143,5 +156,5 @@ class Conv(nn.Module):
         )
         bias = self.param("bias", self.bias_init, (self.features,)) if self.use_bias else None
         x, kernel, bias = nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
-        y = conv2d(x, kernel, self.strides[0])
+        y = conv2d(x, kernel, self.strides[0], fast_cpu_gradients=self.fast_cpu_gradients)
         return y if bias is None else y + bias

@@ -10,9 +10,11 @@ starts as the identity.
 
 Parameters are float32; ``dtype`` sets the compute dtype (bf16 opt-in).
 The time embedding is always computed in float32. Convolutions are
-:class:`gensys.nets.tap_conv.Conv` (``nn.Conv``'s value and parameters, with a
-backward pass that is faster on XLA:CPU; same parameter names, so checkpoints
-of the ``nn.Conv`` UNet load).
+:class:`gensys.nets.tap_conv.Conv` (``nn.Conv``'s value and parameters; same parameter
+names, so checkpoints of the ``nn.Conv`` UNet load). ``fast_cpu_gradients=True`` gives
+them a backward pass that is faster on XLA:CPU, at the price of forward-mode
+differentiation (``jax.jvp`` through the network); the default keeps XLA's own
+convolutions, which support every transformation.
 """
 
 from __future__ import annotations
@@ -48,21 +50,35 @@ class ResBlock(nn.Module):
     out_channels: int
     dropout: float = 0.0
     dtype: jnp.dtype = jnp.float32
+    fast_cpu_gradients: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, temb: jax.Array, *, train: bool) -> jax.Array:
         in_channels = x.shape[-1]
         h = nn.GroupNorm(num_groups=num_groups(in_channels), dtype=self.dtype)(x)
         h = nn.silu(h)
-        h = tap_conv.Conv(self.out_channels, (3, 3), dtype=self.dtype)(h)
+        h = tap_conv.Conv(
+            self.out_channels, (3, 3), dtype=self.dtype, fast_cpu_gradients=self.fast_cpu_gradients
+        )(h)
         h = h + nn.Dense(self.out_channels, dtype=self.dtype)(nn.silu(temb))[:, None, None, :]
         h = nn.GroupNorm(num_groups=num_groups(self.out_channels), dtype=self.dtype)(h)
         h = nn.silu(h)
         h = nn.Dropout(self.dropout, deterministic=not train)(h)
         zero_init = nn.initializers.zeros
-        h = tap_conv.Conv(self.out_channels, (3, 3), kernel_init=zero_init, dtype=self.dtype)(h)
+        h = tap_conv.Conv(
+            self.out_channels,
+            (3, 3),
+            kernel_init=zero_init,
+            dtype=self.dtype,
+            fast_cpu_gradients=self.fast_cpu_gradients,
+        )(h)
         if in_channels != self.out_channels:
-            x = tap_conv.Conv(self.out_channels, (1, 1), dtype=self.dtype)(x)
+            x = tap_conv.Conv(
+                self.out_channels,
+                (1, 1),
+                dtype=self.dtype,
+                fast_cpu_gradients=self.fast_cpu_gradients,
+            )(x)
         return x + h
 
 
@@ -107,6 +123,7 @@ class UNet(nn.Module):
     num_classes: int | None = None
     out_channels: int | None = None
     dtype: jnp.dtype = jnp.float32
+    fast_cpu_gradients: bool = False
 
     @nn.compact
     def __call__(
@@ -139,34 +156,58 @@ class UNet(nn.Module):
             temb = temb + nn.Embed(self.num_classes + 1, temb_dim)(labels)
         temb = temb.astype(self.dtype)
 
-        h = tap_conv.Conv(self.channels, (3, 3), dtype=self.dtype)(x.astype(self.dtype))
+        h = tap_conv.Conv(
+            self.channels, (3, 3), dtype=self.dtype, fast_cpu_gradients=self.fast_cpu_gradients
+        )(x.astype(self.dtype))
         skips = [h]
         for level, mult in enumerate(self.channel_mults):
             for _ in range(self.num_res_blocks):
-                h = ResBlock(self.channels * mult, self.dropout, self.dtype)(h, temb, train=train)
+                h = ResBlock(
+                    self.channels * mult, self.dropout, self.dtype, self.fast_cpu_gradients
+                )(h, temb, train=train)
                 if h.shape[1] in self.attention_resolutions:
                     h = AttentionBlock(self.dtype)(h)
                 skips.append(h)
             if level != num_levels - 1:
-                h = tap_conv.Conv(h.shape[-1], (3, 3), strides=(2, 2), dtype=self.dtype)(h)
+                h = tap_conv.Conv(
+                    h.shape[-1],
+                    (3, 3),
+                    strides=(2, 2),
+                    dtype=self.dtype,
+                    fast_cpu_gradients=self.fast_cpu_gradients,
+                )(h)
                 skips.append(h)
 
-        h = ResBlock(h.shape[-1], self.dropout, self.dtype)(h, temb, train=train)
+        h = ResBlock(h.shape[-1], self.dropout, self.dtype, self.fast_cpu_gradients)(
+            h, temb, train=train
+        )
         h = AttentionBlock(self.dtype)(h)
-        h = ResBlock(h.shape[-1], self.dropout, self.dtype)(h, temb, train=train)
+        h = ResBlock(h.shape[-1], self.dropout, self.dtype, self.fast_cpu_gradients)(
+            h, temb, train=train
+        )
 
         for level, mult in reversed(list(enumerate(self.channel_mults))):
             for _ in range(self.num_res_blocks + 1):
                 h = jnp.concatenate([h, skips.pop()], axis=-1)
-                h = ResBlock(self.channels * mult, self.dropout, self.dtype)(h, temb, train=train)
+                h = ResBlock(
+                    self.channels * mult, self.dropout, self.dtype, self.fast_cpu_gradients
+                )(h, temb, train=train)
                 if h.shape[1] in self.attention_resolutions:
                     h = AttentionBlock(self.dtype)(h)
             if level != 0:
                 b, hh, ww, c = h.shape
                 h = jax.image.resize(h, (b, 2 * hh, 2 * ww, c), method="nearest")
-                h = tap_conv.Conv(c, (3, 3), dtype=self.dtype)(h)
+                h = tap_conv.Conv(
+                    c, (3, 3), dtype=self.dtype, fast_cpu_gradients=self.fast_cpu_gradients
+                )(h)
 
         h = nn.silu(nn.GroupNorm(num_groups=num_groups(h.shape[-1]), dtype=self.dtype)(h))
         zero_init = nn.initializers.zeros
-        h = tap_conv.Conv(out_channels, (3, 3), kernel_init=zero_init, dtype=self.dtype)(h)
+        h = tap_conv.Conv(
+            out_channels,
+            (3, 3),
+            kernel_init=zero_init,
+            dtype=self.dtype,
+            fast_cpu_gradients=self.fast_cpu_gradients,
+        )(h)
         return h.astype(jnp.float32)

@@ -1,4 +1,5 @@
-"""Orchestration: the recipe contract, the one loop, checkpoints, metrics and sharding."""
+"""The engine: the one loop that runs any :class:`gensys.recipes.Recipe`, its checkpoints,
+metrics and sharding."""
 
 from gensys.train.checkpointing import (
     Checkpointer,
@@ -6,11 +7,9 @@ from gensys.train.checkpointing import (
     CheckpointUnreadableError,
     CheckpointWriteError,
 )
-from gensys.train.config import DataConfig, EvalConfig, ExperimentConfig, TrainConfig, from_mapping
+from gensys.train.config import DataConfig, EvalConfig, ExperimentConfig, TrainConfig
 from gensys.train.engine import Engine, LoopState
 from gensys.train.loop import NonFiniteError, TrainResult, evaluate, sample, train
-from gensys.train.recipe import Recipe
-from gensys.train.state import TrainState, ema_update, make_optimizer, masked_mean
 
 __all__ = [
     "CheckpointMismatchError",
@@ -23,15 +22,9 @@ __all__ = [
     "ExperimentConfig",
     "LoopState",
     "NonFiniteError",
-    "Recipe",
     "TrainConfig",
     "TrainResult",
-    "TrainState",
-    "ema_update",
     "evaluate",
-    "from_mapping",
-    "make_optimizer",
-    "masked_mean",
     "sample",
     "train",
 ]

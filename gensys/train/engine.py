@@ -23,8 +23,8 @@ from jax.sharding import Mesh
 
 from gensys.data.batches import REPRESENTATIONS
 from gensys.data.datasets import DatasetSpec
+from gensys.recipes.recipe import Recipe
 from gensys.train import sharding
-from gensys.train.recipe import Recipe
 
 
 @flax.struct.dataclass

@@ -1,6 +1,6 @@
 """The one training loop, and the eval and sample modes that share its set-up.
 
-``train(config, workdir)`` resumes from the latest checkpoint in
+``train(config, workdir, recipe)`` resumes from the latest checkpoint in
 ``workdir/checkpoints`` if there is one, and otherwise starts fresh. The key of
 step ``n`` is ``fold_in(fold_in(key(seed), 1), n)`` and the data position is
 checkpointed, so a resumed run repeats exactly what an uninterrupted run does
@@ -37,12 +37,12 @@ from tqdm.auto import tqdm
 from gensys.data.batches import BatchIterator, eval_batches, make_batch
 from gensys.data.datasets import ArraySplit, DatasetNotAvailableError, get_spec, load_split
 from gensys.eval.grids import save_grid, save_points
+from gensys.recipes.recipe import Recipe
 from gensys.train import sharding
 from gensys.train.checkpointing import Checkpointer
 from gensys.train.config import ExperimentConfig
 from gensys.train.engine import Engine, LoopState
 from gensys.train.metric_writers import MetricWriter
-from gensys.train.recipe import Recipe
 
 # Independent streams derived from the one seed.
 _INIT, _TRAIN, _SAMPLE, _EVAL, _FIGURES = 0, 1, 2, 3, 4
@@ -166,17 +166,15 @@ class _Run:
             self.writer.close()  # metrics are flushed even when the last save failed
 
 
-def _setup(config: ExperimentConfig, workdir: str | Path, recipe: Recipe | None) -> _Run:
+def _setup(config: ExperimentConfig, workdir: str | Path, recipe: Recipe) -> _Run:
+    if not isinstance(recipe, Recipe):
+        raise TypeError(
+            f"recipe must be a gensys.recipes.Recipe, got {type(recipe).__name__}; build one "
+            "with gensys.recipes.recipe_for(config) or your own Recipe(...)"
+        )
     workdir = Path(workdir).absolute()
     mesh = sharding.make_mesh()
     sharding.check_batch_size(config.data.batch_size, mesh, "data.batch_size")
-    if recipe is None:
-        # Families sit above the engine (each builds on gensys.train), hence the late import.
-        from gensys.families import build_recipe
-
-        recipe = build_recipe(
-            config.family, config.model, get_spec(config.data.name), config.sampler
-        )
     is_main = jax.process_index() == 0
     return _Run(
         config=config,
@@ -191,12 +189,11 @@ def _setup(config: ExperimentConfig, workdir: str | Path, recipe: Recipe | None)
     )
 
 
-def train(
-    config: ExperimentConfig, workdir: str | Path, recipe: Recipe | None = None
-) -> TrainResult:
-    """Trains (or resumes training) up to ``config.train.num_steps`` steps.
+def train(config: ExperimentConfig, workdir: str | Path, recipe: Recipe) -> TrainResult:
+    """Trains (or resumes training) ``recipe`` up to ``config.train.num_steps`` steps.
 
-    ``recipe`` overrides the family named in the config, to train one's own model.
+    The loop reads ``config.data``, ``config.train`` and ``config.eval``; the model is
+    whatever ``recipe`` is: a family's (``gensys.recipes.recipe_for(config)``) or one's own.
     """
     run = _setup(config, workdir, recipe)
     try:
@@ -308,9 +305,7 @@ def _train(run: _Run) -> TrainResult:
     return TrainResult(step=step, state=state, interrupted=interrupted, last_metrics=last_metrics)
 
 
-def evaluate(
-    config: ExperimentConfig, workdir: str | Path, recipe: Recipe | None = None
-) -> dict[str, float]:
+def evaluate(config: ExperimentConfig, workdir: str | Path, recipe: Recipe) -> dict[str, float]:
     """Evaluates the latest checkpoint on ``config.eval.split``; appends to ``metrics.jsonl``."""
     run = _setup(config, workdir, recipe)
     try:
@@ -323,8 +318,8 @@ def evaluate(
 def sample(
     config: ExperimentConfig,
     workdir: str | Path,
+    recipe: Recipe,
     path: str | Path | None = None,
-    recipe: Recipe | None = None,
 ) -> Path:
     """Writes a grid of ``config.train.num_samples`` samples from the latest checkpoint (and
     the recipe's figures, if it makes any); returns the path of the sample grid."""
@@ -346,7 +341,7 @@ def _sample_name(run: _Run, step: int) -> str:
 
 
 def load_latest(
-    config: ExperimentConfig, workdir: str | Path, recipe: Recipe | None = None
+    config: ExperimentConfig, workdir: str | Path, recipe: Recipe
 ) -> tuple[int, LoopState, Engine]:
     """The latest checkpoint of ``workdir`` as ``(step, state, engine)``, for one's own
     evaluation code (benchmarks, notebooks); ``FileNotFoundError`` when there is none."""

@@ -1,6 +1,13 @@
-"""Autoencoders and VAEs: the Gaussian latent, the ELBO and the importance-weighted bound."""
+"""Autoencoders and VAEs: the Gaussian latent, the decoder likelihoods, the ELBO and the
+importance-weighted bound. The recipe that trains them is :mod:`gensys.recipes.vae`."""
 
 from gensys.vae.bounds import elbo, iwae_bound, log_importance_weights
+from gensys.vae.decoders import (
+    DECODERS,
+    bernoulli_log_likelihood,
+    discretized_logistic_log_likelihood,
+    gaussian_log_likelihood,
+)
 from gensys.vae.latent import (
     diagonal_log_prob,
     kl_to_standard_normal,
@@ -9,6 +16,10 @@ from gensys.vae.latent import (
 )
 
 __all__ = [
+    "DECODERS",
+    "bernoulli_log_likelihood",
+    "discretized_logistic_log_likelihood",
+    "gaussian_log_likelihood",
     "diagonal_log_prob",
     "elbo",
     "iwae_bound",

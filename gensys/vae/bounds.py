@@ -31,6 +31,33 @@ from gensys.vae.latent import (
 LogLikelihoodFn = Callable[[jax.Array, jax.Array], jax.Array]
 
 
+def _check_posterior(x: jax.Array, mean: jax.Array, log_var: jax.Array, log_likelihood) -> None:
+    """``q(z | x)``'s ``mean`` and ``log_var`` are float ``[B, D]`` for ``x`` ``[B, ...]``."""
+    checks.check_rank(mean, 2, "mean")
+    checks.check_floating(mean, "mean")
+    checks.check_floating(log_var, "log_var")
+    checks.check_same_shape(log_var, mean, "log_var", "mean")
+    if not hasattr(x, "shape") or not x.shape or x.shape[0] != mean.shape[0]:
+        raise ValueError(
+            f"x must have the batch size of mean ({mean.shape[0]}) first, got shape "
+            f"{getattr(x, 'shape', type(x).__name__)}"
+        )
+    if not callable(log_likelihood):
+        raise TypeError(
+            f"log_likelihood must be a function (x, z) -> [B, K], got "
+            f"{type(log_likelihood).__name__}"
+        )
+
+
+def _checked_log_likelihood(values: jax.Array, batch: int, num_samples: int) -> jax.Array:
+    if values.shape != (batch, num_samples):
+        raise ValueError(
+            f"log_likelihood must return log p(x | z) of shape [B, K] = {(batch, num_samples)}, "
+            f"got {tuple(values.shape)}"
+        )
+    return values
+
+
 def elbo(
     key: jax.Array,
     x: jax.Array,
@@ -45,9 +72,9 @@ def elbo(
     Returns ``(B,)`` arrays: ``elbo`` (``= reconstruction - beta kl``),
     ``reconstruction`` (``log p(x | z)``, one ``z`` draw) and ``kl``.
     """
-    checks.check_same_shape(log_var, mean, "log_var", "mean")
+    _check_posterior(x, mean, log_var, log_likelihood)
     z = reparameterize(key, mean, log_var, num_samples=1)
-    reconstruction = log_likelihood(x, z)[:, 0]
+    reconstruction = _checked_log_likelihood(log_likelihood(x, z), mean.shape[0], 1)[:, 0]
     kl = kl_to_standard_normal(mean, log_var)
     return {"elbo": reconstruction - beta * kl, "reconstruction": reconstruction, "kl": kl}
 
@@ -61,9 +88,11 @@ def log_importance_weights(
     num_samples: int,
 ) -> jax.Array:
     """``log w_k = log p(x | z_k) + log p(z_k) - log q(z_k | x)`` for ``K`` draws, ``[B, K]``."""
+    _check_posterior(x, mean, log_var, log_likelihood)
     z = reparameterize(key, mean, log_var, num_samples=num_samples)
     log_q = diagonal_log_prob(z, mean[:, None], log_var[:, None])
-    return log_likelihood(x, z) + standard_normal_log_prob(z) - log_q
+    log_px = _checked_log_likelihood(log_likelihood(x, z), mean.shape[0], num_samples)
+    return log_px + standard_normal_log_prob(z) - log_q
 
 
 def iwae_bound(
@@ -85,6 +114,7 @@ def iwae_bound(
         raise ValueError(
             f"num_samples and chunk_size must be >= 1, got {num_samples}, {chunk_size}"
         )
+    _check_posterior(x, mean, log_var, log_likelihood)
     chunk = min(chunk_size, num_samples)
     num_chunks = -(-num_samples // chunk)
     batch = x.shape[0]

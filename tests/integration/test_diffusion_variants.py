@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gensys.data.datasets import DATASETS
-from gensys.diffusion.recipe import DDPMConfig, SamplerConfig, make_ddpm_recipe
-from gensys.diffusion.sampling import SAMPLERS
+from gensys.diffusion.sample_loop import SAMPLERS
+from gensys.recipes.diffusion import DDPMConfig, SamplerConfig, make_ddpm_recipe
 
 SPEC = DATASETS["digits"]
 TINY = dict(

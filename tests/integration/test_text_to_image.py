@@ -5,6 +5,7 @@ smallest side being 8)."""
 import jax
 import numpy as np
 
+from gensys.recipes import recipe_for
 from gensys.train import loop
 from gensys.train.checkpointing import Checkpointer
 from gensys.train.metric_writers import read_metrics
@@ -31,10 +32,10 @@ def test_text2image_resumes_exactly_and_evaluates(tmp_path, data_cache):
     )
     for key in ("train/d_loss", "train/g_loss", "train/match_loss", "train/mismatch_accuracy"):
         assert np.isfinite(result.last_metrics[key]), key
-    metrics = loop.evaluate(config, resumed)
+    metrics = loop.evaluate(config, resumed, recipe_for(config))
     for key in ("eval/thickness_agreement", "eval/slant_agreement", "eval/match_accuracy"):
         assert 0.0 <= metrics[key] <= 1.0, key
-    assert loop.sample(config, resumed).exists()
+    assert loop.sample(config, resumed, recipe_for(config)).exists()
     samples = resumed / "samples"
     assert list(samples.glob("captions_*.png")) and list(samples.glob("interpolations_*.png"))
     assert [m["step"] for m in read_metrics(resumed) if "train/loss" in m] == [1, 2, 3]
@@ -47,7 +48,7 @@ def test_stackgan_resumes_exactly_past_the_stage_one_freeze(tmp_path, data_cache
     )
     for key in ("train/stage1_kl", "train/stage2_kl", "train/stage2_g_loss"):
         assert np.isfinite(result.last_metrics[key]), key
-    _, last, _ = loop.load_latest(config, resumed)
+    _, last, _ = loop.load_latest(config, resumed, recipe_for(config))
     checkpointer = Checkpointer(resumed / "checkpoints")
     try:
         at_two, _ = checkpointer.restore(2, last)
@@ -57,6 +58,6 @@ def test_stackgan_resumes_exactly_past_the_stage_one_freeze(tmp_path, data_cache
     assert all(jax.tree.leaves(same)), "stage I changed after stage1_steps"
     moved = jax.tree.map(np.array_equal, at_two.model.stage2.generator, last.model.stage2.generator)
     assert not all(jax.tree.leaves(moved)), "stage II did not train"
-    metrics = loop.evaluate(config, resumed)
+    metrics = loop.evaluate(config, resumed, recipe_for(config))
     assert 0.0 <= metrics["eval/stage2_slant_agreement"] <= 1.0
     assert list((resumed / "samples").glob("stages_*.png"))

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from gensys.autoregressive import ARCHITECTURES, build_model
+from gensys.nets.autoregressive import ARCHITECTURES, build_model
 
 KEY = jax.random.key(7)
 SMALL = dict(hidden=8, num_layers=4, first_kernel_size=3, num_heads=2)

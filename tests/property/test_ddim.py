@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gensys.diffusion import process, samplers, schedules, spacing
+from gensys.diffusion import ddpm_ddim, process, schedules, spacing
 
 S = schedules.linear_schedule(1000)
 
@@ -37,16 +37,16 @@ def test_ddim_eta1_between_consecutive_steps_is_the_ddpm_step(t, seed):
     x = jax.random.normal(kx, (3, 4, 4, 1))
     z = jax.random.normal(kz, x.shape)
     tt = jnp.full((3,), t, jnp.int32)
-    ddim = jax.jit(lambda x, z: samplers.ddim_step(S, _model, x, tt, tt - 1, z, eta=1.0))(x, z)
-    ddpm = jax.jit(lambda x, z: samplers.ddpm_step(S, _model, x, tt, z))(x, z)
+    ddim = jax.jit(lambda x, z: ddpm_ddim.ddim_step(S, _model, x, tt, tt - 1, z, eta=1.0))(x, z)
+    ddpm = jax.jit(lambda x, z: ddpm_ddim.ddpm_step(S, _model, x, tt, z))(x, z)
     np.testing.assert_allclose(ddim, ddpm, rtol=2e-4, atol=2e-5)
 
 
 def test_ddim_eta0_ignores_noise():
     x = jax.random.normal(jax.random.key(0), (2, 4, 4, 1))
     t, t_prev = jnp.array([700, 300]), jnp.array([500, 100])
-    a = samplers.ddim_step(S, _model, x, t, t_prev, jnp.zeros_like(x), eta=0.0)
-    b = samplers.ddim_step(S, _model, x, t, t_prev, jnp.ones_like(x), eta=0.0)
+    a = ddpm_ddim.ddim_step(S, _model, x, t, t_prev, jnp.zeros_like(x), eta=0.0)
+    b = ddpm_ddim.ddim_step(S, _model, x, t, t_prev, jnp.ones_like(x), eta=0.0)
     np.testing.assert_array_equal(a, b)
 
 
@@ -59,7 +59,7 @@ def test_ddim_step_with_exact_x0_reproduces_the_marginal(t, gap, seed):
     s = max(t - gap, -1)
     tt, ss = jnp.full((2,), t, jnp.int32), jnp.full((2,), s, jnp.int32)
     xt = process.q_sample(S, x0, tt, eps)
-    out = samplers.ddim_step(S, lambda x, t: eps, xt, tt, ss, jnp.zeros_like(x0), eta=0.0)
+    out = ddpm_ddim.ddim_step(S, lambda x, t: eps, xt, tt, ss, jnp.zeros_like(x0), eta=0.0)
     a_s = 1.0 if s < 0 else float(S.alpha_bars[s])
     # The x0 recovered from eps carries float32 error amplified by 1/sqrt(a_t).
     tol = 3e-6 / float(np.sqrt(S.alpha_bars[t]))
@@ -75,7 +75,7 @@ def test_ddim_sample_recovers_a_point_mass_in_ten_steps():
     steps = spacing.timestep_spacing(1000, 10, "trailing")
     for eta in (0.0, 1.0):
         out = jax.jit(
-            lambda k, e=eta: samplers.ddim_sample(k, S, oracle, (3, 4, 4, 1), steps, eta=e)
+            lambda k, e=eta: ddpm_ddim.ddim_sample(k, S, oracle, (3, 4, 4, 1), steps, eta=e)
         )(jax.random.key(2))
         np.testing.assert_allclose(out, jnp.broadcast_to(target, out.shape), atol=1e-4)
 
@@ -90,8 +90,8 @@ def test_ddim_inversion_then_generation_reconstructs_with_first_order_error():
     @functools.partial(jax.jit, static_argnums=0)
     def round_trip_error(num_steps):
         steps = spacing.timestep_spacing(1000, num_steps, "linspace")  # static: sets the scan
-        code = samplers.ddim_invert(S, eps, x0, steps)
-        return jnp.abs(samplers.ddim_decode(S, eps, code, steps) - x0).max()
+        code = ddpm_ddim.ddim_invert(S, eps, x0, steps)
+        return jnp.abs(ddpm_ddim.ddim_decode(S, eps, code, steps) - x0).max()
 
     errors = {n: float(round_trip_error(n)) for n in (50, 100)}
     assert errors[100] < 0.1
@@ -101,6 +101,6 @@ def test_ddim_inversion_then_generation_reconstructs_with_first_order_error():
 def test_ddim_rejects_bad_steps():
     x = jnp.zeros((2, 4, 4, 1))
     with pytest.raises(ValueError, match=r"timesteps must be in \[0, 1000\)"):
-        samplers.ddim_sample(jax.random.key(0), S, _model, x.shape, np.array([1000, 5]))
+        ddpm_ddim.ddim_sample(jax.random.key(0), S, _model, x.shape, np.array([1000, 5]))
     with pytest.raises(ValueError, match=r"t_prev must have shape \(2,\)"):
-        samplers.ddim_step(S, _model, x, jnp.array([5, 5]), jnp.array([1]), x)
+        ddpm_ddim.ddim_step(S, _model, x, jnp.array([5, 5]), jnp.array([1]), x)

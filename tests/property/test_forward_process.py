@@ -21,15 +21,19 @@ ALPHA_BARS64 = np.cumprod(1.0 - BETAS64)
 
 
 def test_iterated_coefficients_equal_closed_form():
-    # Mean coefficient of x_0 after t+1 single steps: prod sqrt(1 - beta_s);
-    # variance: accumulated through v <- (1 - beta) v + beta.
+    # Mean coefficient of x_0 after t+1 single steps of gensys's betas: prod sqrt(1 - beta_s);
+    # variance: accumulated through v <- (1 - beta) v + beta. Both must equal the schedule's
+    # closed-form sqrt(alpha_bar_t) and 1 - alpha_bar_t (stored in float32).
+    betas = np.asarray(SCHEDULE.betas, np.float64)
     mean_coef, var = 1.0, 0.0
     for t in range(T):
-        mean_coef *= np.sqrt(1.0 - BETAS64[t])
-        var = (1.0 - BETAS64[t]) * var + BETAS64[t]
+        mean_coef *= np.sqrt(1.0 - betas[t])
+        var = (1.0 - betas[t]) * var + betas[t]
         if t in (0, 1, 10, 487, 999):
-            np.testing.assert_allclose(mean_coef, np.sqrt(ALPHA_BARS64[t]), rtol=1e-12)
-            np.testing.assert_allclose(var, 1.0 - ALPHA_BARS64[t], rtol=1e-10)
+            np.testing.assert_allclose(mean_coef, SCHEDULE.sqrt_alpha_bars[t], rtol=2e-6)
+            np.testing.assert_allclose(
+                var, np.square(np.float64(SCHEDULE.sqrt_one_minus_alpha_bars[t])), rtol=2e-6
+            )
 
 
 _q_step_sample = jax.jit(process.q_step_sample)

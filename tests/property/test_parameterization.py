@@ -38,7 +38,10 @@ def test_v_formulas_of_the_anchors():
     x_t = alpha * x0 + sigma * eps
     v = alpha * eps - sigma * x0
     np.testing.assert_allclose(training_target("v", x0, eps, alpha, sigma), v)
-    np.testing.assert_allclose(alpha * x_t - sigma * v, x0, atol=1e-6)
+    # gensys's conversion of a v output back to x0 and eps (not the test's own algebra).
+    got_x0, got_eps = to_x0_and_eps("v", v, x_t, alpha, sigma)
+    np.testing.assert_allclose(got_x0, x0, atol=1e-6)
+    np.testing.assert_allclose(got_eps, eps, atol=1e-6)
 
 
 @settings(max_examples=20, deadline=None)

@@ -9,7 +9,7 @@ import pytest
 
 from gensys import checks
 from gensys.data import datasets
-from gensys.diffusion import losses, process, samplers, schedules
+from gensys.diffusion import ddpm_ddim, losses, process, schedules
 
 S = schedules.linear_schedule(1000)
 X = jnp.zeros((2, 4, 4, 1))
@@ -48,7 +48,7 @@ def test_model_output_shape_is_checked():
     with pytest.raises(ValueError, match=r"model_fn\(x_t, t\) and x0 must have the same shape"):
         losses.eps_prediction_loss(jax.random.key(0), S, lambda x, t: x[..., :0], X)
     with pytest.raises(ValueError, match=r"model_fn\(x_t, t\) and x_t"):
-        samplers.ddpm_step(S, lambda x, t: x[:1], X, T_OK, X)
+        ddpm_ddim.ddpm_step(S, lambda x, t: x[:1], X, T_OK, X)
 
 
 def test_checks_name_argument():

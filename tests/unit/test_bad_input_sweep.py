@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from gensys import flows
-from gensys.autoregressive.model import build_model
 from gensys.data.datasets import get_spec
 from gensys.distributions import bits_per_dim, categorical_log_prob
 from gensys.eval.frechet import frechet_distance_of_features
@@ -21,13 +20,31 @@ from gensys.eval.inception_score import inception_score
 from gensys.eval.kid import kernel_inception_distance
 from gensys.eval.precision_recall import precision_recall
 from gensys.eval.streaming import map_in_batches
-from gensys.families import build_recipe
-from gensys.gan.losses import discriminator_loss
+from gensys.gan.losses import (
+    discriminator_loss,
+    gradient_penalty,
+    hinge_discriminator_loss,
+    nonsaturating_generator_loss,
+)
+from gensys.nets.autoregressive import build_model
+from gensys.recipes.registry import build_recipe
+from gensys.vae.bounds import iwae_bound
+from gensys.vae.decoders import bernoulli_log_likelihood
 from gensys.vae.latent import reparameterize
 
 ROOT = Path(__file__).resolve().parents[2]
 K = jax.random.key(0)
 NAN = np.full((20, 3), np.nan)
+
+
+def _critic(x):
+    return jnp.sum(x, axis=-1)
+
+
+def _log_px(x, z):
+    return jnp.zeros(z.shape[:2])
+
+
 ZEROS = np.zeros((20, 3))
 
 
@@ -44,7 +61,30 @@ CASES = {
     "gan unknown loss": (lambda: discriminator_loss("foo", jnp.zeros(3), jnp.zeros(3)),
                          ValueError, "loss must be one of"),
     "gan real/fake shapes": (lambda: discriminator_loss("hinge", jnp.zeros(3), jnp.zeros(4)),
-                             ValueError, "fake and real must have the same shape"),
+                             ValueError, "fake_logits and real_logits must have the same shape"),
+    "gan integer logits": (lambda: hinge_discriminator_loss(jnp.zeros(3, int), jnp.zeros(3)),
+                           TypeError, "real_logits must have a floating dtype"),
+    "gan logits rank": (lambda: nonsaturating_generator_loss(jnp.zeros((3, 1))),
+                        ValueError, r"fake_logits must have rank 1, got shape \(3, 1\)"),
+    "gradient penalty mix": (lambda: gradient_penalty(_critic, jnp.zeros((3, 2)),
+                                                      jnp.zeros((3, 2)), jnp.zeros(4)),
+                             ValueError, r"mix must have shape \(3,\)"),
+    "gradient penalty critic": (lambda: gradient_penalty(lambda x: x, jnp.zeros((3, 2)),
+                                                         jnp.zeros((3, 2)), jnp.zeros(3)),
+                                ValueError, "critic must map a batch"),
+    "iwae log_var shape": (lambda: iwae_bound(K, jnp.zeros((2, 4)), jnp.zeros((2, 3)),
+                                              jnp.zeros((2, 5)), _log_px, num_samples=2),
+                           ValueError, "log_var and mean must have the same shape"),
+    "iwae batch": (lambda: iwae_bound(K, jnp.zeros((3, 4)), jnp.zeros((2, 3)),
+                                      jnp.zeros((2, 3)), _log_px, num_samples=2),
+                   ValueError, "x must have the batch size of mean"),
+    "iwae likelihood shape": (lambda: iwae_bound(K, jnp.zeros((2, 4)), jnp.zeros((2, 3)),
+                                                 jnp.zeros((2, 3)), lambda x, z: z,
+                                                 num_samples=2),
+                              ValueError, r"log_likelihood must return log p\(x \| z\)"),
+    "decoder integer x": (lambda: bernoulli_log_likelihood(jnp.zeros((2, 4), int),
+                                                           jnp.zeros((2, 4)), 1),
+                          TypeError, "x must have a floating dtype"),
     "levels above range": (lambda: categorical_log_prob(jnp.array([17]), jnp.zeros((1, 17))),
                            ValueError, r"x must be in \[0, 17\), got min 17"),
     "negative level": (lambda: categorical_log_prob(jnp.array([-1]), jnp.zeros((1, 17))),

@@ -204,8 +204,8 @@ def test_logit_preprocessing_log_det_matches_its_formula():
 
 
 def test_weight_decay_spares_the_fixed_parts_of_the_lu_convolution():
-    from gensys.flows.recipe import decayed
-    from gensys.train.state import make_optimizer
+    from gensys.recipes.flow import decayed
+    from gensys.recipes.state import make_optimizer
 
     lu = flows.lu_conv1x1_init(KEY, 3)
     params = {"params": {"step0_conv1x1": {"lu": lu}, "step0_actnorm": {"bias": jnp.ones(3)}}}

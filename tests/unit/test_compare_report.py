@@ -40,8 +40,11 @@ def test_training_curves_and_parameter_counts(tmp_path):
     (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
     assert training_curves(tmp_path) == {"train/bpd": [(50, 2.0)]}
 
-    class Gan:
+    class Players:
         generator = {"params": {"w": np.zeros((3, 4))}}
         discriminator = {"params": {"w": np.zeros(5)}}
+
+    class Gan:  # a GAN state holds its two players
+        players = Players()
 
     assert count_parameters(Gan()) == {"params": 12, "critic_params": 5}

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from gensys.data.datasets import get_spec
-from gensys.gan.recipe import GANConfig, make_gan_recipe
 from gensys.nets.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_stages
 from gensys.nets.mlp import MLPDiscriminator, MLPGenerator
+from gensys.recipes.gan import GANConfig, make_gan_recipe
 
 
 @pytest.mark.parametrize("size, channels", [(16, 1), (32, 3)])

@@ -11,7 +11,7 @@ import pytest
 from gensys import flows
 from gensys.distributions import bits_per_dim, categorical_log_prob
 from gensys.eval.likelihood import ACCOUNTING, accounting_of, uniform_nll_nats
-from gensys.families import FAMILIES
+from gensys.recipes.registry import FAMILIES
 
 
 def test_uniform_over_256_levels_is_8_bits_per_dim_everywhere():

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gensys.train.state import make_optimizer
+from gensys.recipes.state import make_optimizer
 
 
 def step_sizes(optimizer, steps):

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gensys.diffusion import process, samplers, schedules, spacing
+from gensys.diffusion import ddpm_ddim, process, schedules, spacing
 
 ANCHORS = {
     "leading": [900, 800, 700, 600, 500, 400, 300, 200, 100, 0],
@@ -60,7 +60,7 @@ def test_ddpm_on_a_subsequence_calls_the_model_with_original_steps():
         return process.predict_eps_from_x0(full, x, t, jnp.broadcast_to(target, x.shape))
 
     steps = spacing.timestep_spacing(1000, 25, "trailing")
-    out = jax.jit(lambda k: samplers.ddpm_sample(k, full, oracle, (2, 4, 4, 1), timesteps=steps))(
+    out = jax.jit(lambda k: ddpm_ddim.ddpm_sample(k, full, oracle, (2, 4, 4, 1), timesteps=steps))(
         jax.random.key(0)
     )
     np.testing.assert_allclose(out, jnp.broadcast_to(target, out.shape), atol=1e-4)

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from gensys.data import captions
-from gensys.gan import stackgan
 from gensys.gan.losses import LOSSES, discriminator_loss
 from gensys.gan.matching import joint_embedding_loss, matching_aware_discriminator_loss
 from gensys.nets.dcgan import DCGANDiscriminator, DCGANGenerator
@@ -20,6 +19,7 @@ from gensys.nets.stackgan import (
     upsampling_layers,
 )
 from gensys.nets.text import GRUTextEncoder, ImageEncoder
+from gensys.recipes import stackgan
 from gensys.vae import latent
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from gensys.data.datasets import get_spec
 from gensys.nets.conv import ConvDecoder, ConvGaussianEncoder, check_conv_shape
-from gensys.vae.recipe import INTERPOLATION_STEPS, LATENT_MAP_SIZE, VAEConfig, make_vae_recipe
+from gensys.recipes.vae import INTERPOLATION_STEPS, LATENT_MAP_SIZE, VAEConfig, make_vae_recipe
 
 
 @pytest.mark.parametrize("shape", [(8, 8, 1), (28, 28, 1), (32, 32, 3)])

@@ -1,8 +1,8 @@
-"""StackGAN (Zhang et al. 2017) as a :class:`~gensys.train.recipe.Recipe`: text to a
+"""StackGAN (Zhang et al. 2017) as a :class:`~gensys.recipes.recipe.Recipe`: text to a
 low-resolution image (stage I), then that image and the text again to full resolution
 (stage II).
 
-The text side is text-to-image's (:mod:`gensys.gan.text_side`: captions from labels and
+The text side is text-to-image's (:mod:`gensys.recipes.text_side`: captions from labels and
 measured attributes, a GRU encoder ``phi`` trained by the joint embedding). Each
 generator has its own conditioning augmentation (:mod:`gensys.nets.stackgan`):
 ``c ~ N(mu(phi), diag sigma^2(phi))``, and adds
@@ -39,11 +39,14 @@ import jax.numpy as jnp
 
 from gensys.data.datasets import DatasetSpec
 from gensys.gan.losses import generator_loss
-from gensys.gan.recipe import apply_tracking_stats
-from gensys.gan.text2image import FIGURE_ROWS, attribute_agreement
-from gensys.gan.text_side import (
+from gensys.nets.dcgan import dcgan_stages
+from gensys.nets.stackgan import StageIGenerator, StageIIGenerator, upsampling_layers
+from gensys.recipes.gan import apply_tracking_stats
+from gensys.recipes.players import Players
+from gensys.recipes.recipe import Recipe
+from gensys.recipes.text2image import FIGURE_ROWS, attribute_agreement
+from gensys.recipes.text_side import (
     Captions,
-    Players,
     TextConditionedGAN,
     TextGANConfig,
     TextSideState,
@@ -52,9 +55,6 @@ from gensys.gan.text_side import (
     players_step,
     resized,
 )
-from gensys.nets.dcgan import dcgan_stages
-from gensys.nets.stackgan import StageIGenerator, StageIIGenerator, upsampling_layers
-from gensys.train.recipe import Recipe
 from gensys.vae.latent import kl_to_standard_normal
 
 

@@ -6,17 +6,17 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from gensys.autoregressive.recipe import AutoregressiveConfig, make_autoregressive_recipe
-from gensys.data.datasets import DatasetSpec
-from gensys.diffusion.recipe import DDPMConfig, SamplerConfig, make_ddpm_recipe
-from gensys.flows.recipe import FlowConfig, make_flow_recipe
-from gensys.gan.pix2pix import Pix2PixConfig, make_pix2pix_recipe
-from gensys.gan.recipe import GANConfig, make_gan_recipe
-from gensys.gan.stackgan import StackGANConfig, make_stackgan_recipe
-from gensys.gan.text2image import TextToImageConfig, make_text2image_recipe
-from gensys.train.config import from_mapping
-from gensys.train.recipe import Recipe
-from gensys.vae.recipe import VAEConfig, make_vae_recipe
+from gensys.data.datasets import DatasetSpec, get_spec
+from gensys.recipes.autoregressive import AutoregressiveConfig, make_autoregressive_recipe
+from gensys.recipes.diffusion import DDPMConfig, SamplerConfig, make_ddpm_recipe
+from gensys.recipes.flow import FlowConfig, make_flow_recipe
+from gensys.recipes.gan import GANConfig, make_gan_recipe
+from gensys.recipes.pix2pix import Pix2PixConfig, make_pix2pix_recipe
+from gensys.recipes.recipe import Recipe
+from gensys.recipes.stackgan import StackGANConfig, make_stackgan_recipe
+from gensys.recipes.text2image import TextToImageConfig, make_text2image_recipe
+from gensys.recipes.vae import VAEConfig, make_vae_recipe
+from gensys.typed_config import from_mapping
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,3 +59,10 @@ def build_recipe(
         return entry.make_recipe(model, spec)
     sampler = from_mapping(entry.sampler_cls, sampler_config, "config.sampler")
     return entry.make_recipe(model, spec, sampler)
+
+
+def recipe_for(config: Any) -> Recipe:
+    """The recipe an experiment config names: ``config.family`` built from ``config.model``
+    and ``config.sampler`` for the data ``config.data.name`` (any object with those
+    attributes, such as ``gensys.train.config.ExperimentConfig``)."""
+    return build_recipe(config.family, config.model, get_spec(config.data.name), config.sampler)

@@ -1,4 +1,4 @@
-"""pix2pix (Isola et al. 2017) as a :class:`~gensys.train.recipe.Recipe`: image-to-image
+"""pix2pix (Isola et al. 2017) as a :class:`~gensys.recipes.recipe.Recipe`: image-to-image
 translation with a conditional adversarial loss plus L1.
 
 Pairs come from the data's own images by a task of :mod:`gensys.data.paired`
@@ -23,20 +23,19 @@ discriminator's view of both.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import flax.struct
 import jax
 import jax.numpy as jnp
-import optax
 
 from gensys.data.datasets import DatasetSpec
 from gensys.data.paired import TASKS, make_input
 from gensys.gan.losses import LOSSES, called_real, discriminator_loss, generator_loss
-from gensys.gan.recipe import apply_tracking_stats
 from gensys.nets.pix2pix import PatchDiscriminator, UNetTranslator, translator_depth
-from gensys.train.recipe import Recipe
-from gensys.train.state import make_optimizer, masked_mean
+from gensys.recipes.gan import apply_tracking_stats
+from gensys.recipes.players import Players, two_player_step
+from gensys.recipes.recipe import Recipe
+from gensys.recipes.state import make_optimizer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,13 +58,11 @@ class Pix2PixConfig:
 
 @flax.struct.dataclass
 class Pix2PixState:
-    """Both players' variables and optimizer states, and the conditions ``sample`` uses."""
+    """Both players (:class:`~gensys.recipes.players.Players`) and the conditions
+    ``sample`` uses."""
 
     step: jax.Array
-    generator: Any
-    discriminator: Any
-    g_opt_state: Any
-    d_opt_state: Any
+    players: Players
     sample_inputs: jax.Array
 
 
@@ -112,14 +109,8 @@ def make_pix2pix_recipe(config: Pix2PixConfig, spec: DatasetSpec) -> Recipe:
         x = make_input(config.task, input_key, y)
         g_vars = generator.init({"params": g_key, "dropout": g_key}, x, train=False)
         d_vars = discriminator.init(d_key, x, y, train=False)
-        return Pix2PixState(
-            step=jnp.zeros((), jnp.int32),
-            generator=g_vars,
-            discriminator=d_vars,
-            g_opt_state=optimizer.init(g_vars["params"]),
-            d_opt_state=optimizer.init(d_vars["params"]),
-            sample_inputs=x,
-        )
+        players = Players.create(g_vars, d_vars, optimizer)
+        return Pix2PixState(step=jnp.zeros((), jnp.int32), players=players, sample_inputs=x)
 
     def patch_mean(values: jax.Array) -> jax.Array:
         return jnp.mean(values.reshape(values.shape[0], -1), axis=-1)
@@ -133,71 +124,45 @@ def make_pix2pix_recipe(config: Pix2PixConfig, spec: DatasetSpec) -> Recipe:
         input_key, g_key = jax.random.split(key)
         y, mask = targets_of(batch), batch["mask"]
         x = make_input(config.task, input_key, y)
-        fake, _ = translate(state.generator, x, g_key, train=True)
+        fake, _ = translate(state.players.generator, x, g_key, train=True)
+        fake = jax.lax.stop_gradient(fake)
 
-        def d_loss_fn(params):
-            variables = {**state.discriminator, "params": params}
+        def d_objective(variables):
             real_out, variables = apply_tracking_stats(discriminator, variables, x, y, train=True)
             fake_out, variables = apply_tracking_stats(
-                discriminator, variables, x, jax.lax.stop_gradient(fake), train=True
+                discriminator, variables, x, fake, train=True
             )
-            per_example = per_patch(discriminator_loss, real_out, fake_out)
-            return masked_mean(per_example, mask), (real_out, fake_out, variables)
+            real_called_real, fake_called_real = called_real(
+                config.loss, patch_mean(real_out), patch_mean(fake_out)
+            )
+            values = {"real_accuracy": real_called_real, "fake_accuracy": 1.0 - fake_called_real}
+            return per_patch(discriminator_loss, real_out, fake_out), (variables, values)
 
-        (d_loss, (real_out, fake_out, d_vars)), d_grads = jax.value_and_grad(
-            d_loss_fn, has_aux=True
-        )(state.discriminator["params"])
-        updates, d_opt_state = optimizer.update(
-            d_grads, state.d_opt_state, state.discriminator["params"]
-        )
-        d_vars = {**d_vars, "params": optax.apply_updates(d_vars["params"], updates)}
-
-        def g_loss_fn(params):
-            variables = {**state.generator, "params": params}
+        def g_objective(variables, d_vars):
             out, variables = translate(variables, x, g_key, train=True)
             # The discriminator's batch statistics from this pass are not kept.
             logits, _ = apply_tracking_stats(discriminator, d_vars, x, out, train=True)
             adversarial = per_patch(generator_loss, logits)
             l1 = patch_mean(jnp.abs(out - y))
             total = adversarial + config.l1_weight * l1
-            return masked_mean(total, mask), (variables, adversarial, l1)
+            return total, (variables, {"g_adversarial": adversarial, "l1": l1})
 
-        (g_loss, (g_vars, adversarial, l1)), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(
-            state.generator["params"]
-        )
-        updates, g_opt_state = optimizer.update(
-            g_grads, state.g_opt_state, state.generator["params"]
-        )
-        g_vars = {**g_vars, "params": optax.apply_updates(g_vars["params"], updates)}
-        real_called_real, fake_called_real = called_real(
-            config.loss, patch_mean(real_out), patch_mean(fake_out)
-        )
-        metrics = {
-            "train/loss": g_loss,
-            "train/d_loss": d_loss,
-            "train/g_adversarial": masked_mean(adversarial, mask),
-            "train/l1": masked_mean(l1, mask),
-            "train/real_accuracy": masked_mean(real_called_real, mask),
-            "train/fake_accuracy": masked_mean(1.0 - fake_called_real, mask),
-            "train/d_grad_norm": optax.tree.norm(d_grads),
-            "train/g_grad_norm": optax.tree.norm(g_grads),
-        }
-        new_state = Pix2PixState(
-            state.step + 1, g_vars, d_vars, g_opt_state, d_opt_state, state.sample_inputs
-        )
-        return new_state, metrics
+        players, metrics = two_player_step(state.players, d_objective, g_objective, mask, optimizer)
+        metrics["train/loss"] = metrics["train/g_loss"]
+        return Pix2PixState(state.step + 1, players, state.sample_inputs), metrics
 
     def translations(state: Pix2PixState, batch: dict, key: jax.Array):
         input_key, g_key = jax.random.split(key)
         y = targets_of(batch)
         x = make_input(config.task, input_key, y)
-        out, _ = translate(state.generator, x, g_key, train=False)
+        out, _ = translate(state.players.generator, x, g_key, train=False)
         return x, out, y
 
     def eval_step(state: Pix2PixState, batch: dict, key: jax.Array) -> dict:
         x, out, y = translations(state, batch, key)
-        real_out = patch_mean(discriminator.apply(state.discriminator, x, y, train=False))
-        fake_out = patch_mean(discriminator.apply(state.discriminator, x, out, train=False))
+        d_vars = state.players.discriminator
+        real_out = patch_mean(discriminator.apply(d_vars, x, y, train=False))
+        fake_out = patch_mean(discriminator.apply(d_vars, x, out, train=False))
         real_called_real, fake_called_real = called_real(config.loss, real_out, fake_out)
         return {
             "l1": patch_mean(jnp.abs(out - y)),
@@ -214,7 +179,7 @@ def make_pix2pix_recipe(config: Pix2PixConfig, spec: DatasetSpec) -> Recipe:
     def sample(state: Pix2PixState, key: jax.Array, num: int) -> jax.Array:
         bank = state.sample_inputs
         x = bank[jnp.arange(num) % bank.shape[0]]
-        out, _ = translate(state.generator, x, key, train=False)
+        out, _ = translate(state.players.generator, x, key, train=False)
         return out
 
     return Recipe(

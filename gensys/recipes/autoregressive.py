@@ -1,7 +1,7 @@
 """Autoregressive models (FVSBN, NADE, MADE, PixelCNN, gated PixelCNN, PixelRNN, a pixel
-Transformer) as a :class:`~gensys.train.recipe.Recipe`.
+Transformer) as a :class:`~gensys.recipes.recipe.Recipe`.
 
-Trains on the exact NLL per dimension (nats) of :mod:`gensys.autoregressive.model` with
+Trains on the exact NLL per dimension (nats) of :mod:`gensys.nets.autoregressive` with
 Adam; MADE with several mask sets draws one per step (order- and
 connectivity-agnostic training). ``eval_step`` gives per image ``nll_nats = -log p(x)``
 (MADE: its ensemble over the mask sets) and ``bpd``, both exact. Samples come from the
@@ -19,11 +19,11 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from gensys.autoregressive.model import ARCHITECTURES, AutoregressiveModel, build_model
 from gensys.data.datasets import DatasetSpec
 from gensys.distributions import bits_per_dim
-from gensys.train.recipe import Recipe
-from gensys.train.state import (
+from gensys.nets.autoregressive import ARCHITECTURES, AutoregressiveModel, build_model
+from gensys.recipes.recipe import Recipe
+from gensys.recipes.state import (
     TrainState,
     apply_gradients,
     fresh_train_state,

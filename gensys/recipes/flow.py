@@ -1,4 +1,4 @@
-"""Normalizing flows (RealNVP, Glow) as a :class:`~gensys.train.recipe.Recipe`.
+"""Normalizing flows (RealNVP, Glow) as a :class:`~gensys.recipes.recipe.Recipe`.
 
 - Images (``spec.num_levels >= 2``): the integer levels ``k`` are dequantized,
   ``y = (k + u) / L``, pre-processed to the real line by RealNVP's logit transform
@@ -37,8 +37,8 @@ from gensys.flows.distribution import (
     uniform_dequantize,
 )
 from gensys.nets.flows import ARCHITECTURES, CouplingFlow, MultiScaleFlow, as_bijector
-from gensys.train.recipe import Recipe
-from gensys.train.state import (
+from gensys.recipes.recipe import Recipe
+from gensys.recipes.state import (
     TrainState,
     apply_gradients,
     fresh_train_state,

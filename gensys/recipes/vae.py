@@ -1,4 +1,4 @@
-"""VAEs and autoencoders as a :class:`~gensys.train.recipe.Recipe`.
+"""VAEs and autoencoders as a :class:`~gensys.recipes.recipe.Recipe`.
 
 - VAE (Kingma & Welling 2014): Gaussian encoder, reparameterized ``z``, the
   closed-form KL, and a decoder for the data at hand: ``bernoulli`` (binary
@@ -37,15 +37,10 @@ import jax
 import jax.numpy as jnp
 
 from gensys.data.datasets import DatasetSpec
-from gensys.distributions import (
-    bernoulli_log_prob,
-    discretized_logistic_log_likelihood,
-    normal_log_prob,
-)
 from gensys.nets.conv import ConvDecoder, ConvGaussianEncoder, check_conv_shape
 from gensys.nets.mlp import ACTIVATIONS, Decoder, GaussianEncoder
-from gensys.train.recipe import Recipe
-from gensys.train.state import (
+from gensys.recipes.recipe import Recipe
+from gensys.recipes.state import (
     TrainState,
     apply_gradients,
     fresh_train_state,
@@ -53,8 +48,13 @@ from gensys.train.state import (
     masked_mean,
 )
 from gensys.vae.bounds import elbo, iwae_bound
+from gensys.vae.decoders import (
+    DECODERS,
+    bernoulli_log_likelihood,
+    discretized_logistic_log_likelihood,
+    gaussian_log_likelihood,
+)
 
-DECODERS = ("bernoulli", "logistic", "gaussian")
 NETWORKS = ("mlp", "conv")
 INTERPOLATION_STEPS = 10
 LATENT_MAP_SIZE = 15
@@ -145,21 +145,14 @@ def make_vae_recipe(config: VAEConfig, spec: DatasetSpec) -> Recipe:
         out = decoder.apply(params["decoder"], z, condition)
         x = x[:, None]
         if config.decoder == "bernoulli":
-            per_pixel = bernoulli_log_prob(x, out)
-        elif config.decoder == "logistic":
-            mean, log_scale = out[..., :channels], jnp.maximum(out[..., channels:], -7.0)
-            per_pixel = discretized_logistic_log_likelihood(
-                jnp.broadcast_to(x, mean.shape), mean, log_scale, spec.num_levels
+            return bernoulli_log_likelihood(x, out)
+        mean = out[..., :channels]
+        if config.decoder == "logistic":
+            return discretized_logistic_log_likelihood(
+                x, mean, out[..., channels:], spec.num_levels
             )
-        else:
-            mean = out[..., :channels]
-            log_var = (
-                out[..., channels:]
-                if learned_scale
-                else jnp.full_like(mean, config.gaussian_log_var)
-            )
-            per_pixel = normal_log_prob(x, mean, log_var)
-        return jnp.sum(per_pixel.reshape(*per_pixel.shape[:2], -1), axis=-1)
+        log_var = out[..., channels:] if learned_scale else config.gaussian_log_var
+        return gaussian_log_likelihood(x, mean, log_var)
 
     def encode(params, x, condition):
         return encoder.apply(params["encoder"], x, condition)

@@ -1,4 +1,4 @@
-"""What the text-conditioned GANs (:mod:`gensys.gan.text2image`, :mod:`gensys.gan.stackgan`)
+"""What the text-conditioned GANs (:mod:`gensys.recipes.text2image`, :mod:`gensys.recipes.stackgan`)
 share: their common config fields (:class:`TextGANConfig`), captions for a batch, the text
 encoder and its training (:class:`TextSide`), and one step of a generator and its
 matching-aware discriminator (:func:`players_step`).
@@ -28,10 +28,11 @@ from gensys.data import captions
 from gensys.data.datasets import DatasetSpec
 from gensys.gan.losses import LOSSES, called_real, discriminator_loss
 from gensys.gan.matching import joint_embedding_loss, matching_aware_discriminator_loss
-from gensys.gan.recipe import apply_tracking_stats
 from gensys.nets.dcgan import NORMS, DCGANDiscriminator, dcgan_stages
 from gensys.nets.text import GRUTextEncoder, ImageEncoder
-from gensys.train.state import make_optimizer, masked_mean
+from gensys.recipes.gan import apply_tracking_stats
+from gensys.recipes.players import Players, two_player_step
+from gensys.recipes.state import make_optimizer, masked_mean
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,22 +92,6 @@ def resized(images: jax.Array, size: int) -> jax.Array:
     if images.shape[1:3] == (size, size):
         return images
     return jax.image.resize(images, (images.shape[0], size, size, images.shape[-1]), "bilinear")
-
-
-@flax.struct.dataclass
-class Players:
-    """A generator's and a discriminator's variables and optimizer states."""
-
-    generator: Any
-    discriminator: Any
-    g_opt_state: Any
-    d_opt_state: Any
-
-    @classmethod
-    def create(cls, g_vars: Any, d_vars: Any, optimizer: optax.GradientTransformation) -> Players:
-        return cls(
-            g_vars, d_vars, optimizer.init(g_vars["params"]), optimizer.init(d_vars["params"])
-        )
 
 
 @flax.struct.dataclass
@@ -252,29 +237,23 @@ class TextConditionedGAN:
     latent_dim: int
 
 
-def matching_aware_update(
+def matching_aware_objective(
     discriminator,
-    optimizer: optax.GradientTransformation,
     loss: str,
-    d_vars: Any,
-    d_opt_state: Any,
     real: jax.Array,
     fake: jax.Array,
     phi: jax.Array,
     phi_mismatched: jax.Array,
-    mask: jax.Array,
-    prefix: str = "train/",
     matching_aware: bool = True,
 ):
-    """One discriminator step on (real, phi), (real, phi_mismatched) and (fake, phi)
-    (:func:`~gensys.gan.matching.matching_aware_discriminator_loss`); returns the new
-    variables, optimizer state and metrics. With ``matching_aware=False`` the loss is the
-    plain conditional one on (real, phi) and (fake, phi); the mismatched pair is still
-    scored, for the metric."""
+    """The discriminator's objective on (real, phi), (real, phi_mismatched) and (fake, phi)
+    (:func:`~gensys.gan.matching.matching_aware_discriminator_loss`), for
+    :func:`gensys.recipes.players.discriminator_step`; its values say how each pair is
+    judged. With ``matching_aware=False`` the loss is the plain conditional one on
+    (real, phi) and (fake, phi); the mismatched pair is still scored, for the metric."""
     fake = jax.lax.stop_gradient(fake)
 
-    def loss_fn(params):
-        variables = {**d_vars, "params": params}
+    def objective(variables):
         outs = []
         for image, text in ((real, phi), (real, phi_mismatched), (fake, phi)):
             out, variables = apply_tracking_stats(discriminator, variables, image, text, train=True)
@@ -283,17 +262,9 @@ def matching_aware_update(
             per_example = matching_aware_discriminator_loss(loss, *outs)
         else:
             per_example = discriminator_loss(loss, outs[0], outs[2])
-        return masked_mean(per_example, mask), (outs, variables)
+        return per_example, (variables, judged(loss, *outs))
 
-    (d_loss, (outs, new_vars)), grads = jax.value_and_grad(loss_fn, has_aux=True)(d_vars["params"])
-    updates, d_opt_state = optimizer.update(grads, d_opt_state, d_vars["params"])
-    new_vars = {**new_vars, "params": optax.apply_updates(d_vars["params"], updates)}
-    metrics = {
-        f"{prefix}d_loss": d_loss,
-        f"{prefix}d_grad_norm": optax.tree.norm(grads),
-        **{f"{prefix}{k}": masked_mean(v, mask) for k, v in judged(loss, *outs).items()},
-    }
-    return new_vars, d_opt_state, metrics
+    return objective
 
 
 def players_step(
@@ -311,29 +282,23 @@ def players_step(
     prefix: str = "train/",
     matching_aware: bool = True,
 ) -> tuple[Players, dict]:
-    """One discriminator step (:func:`matching_aware_update`, on ``fake``, made by the
-    generator with variables ``g_vars``), then one generator step on
+    """A text-conditioned GAN's :func:`~gensys.recipes.players.two_player_step`: one
+    matching-aware discriminator step on ``fake`` (made by the generator with variables
+    ``g_vars``, whose batch statistics the players keep), then one generator step on
     ``generator_objective(g_variables, d_variables) -> (per-example loss, g_variables with
-    new batch statistics, {name: per-example value})`` against the updated discriminator.
-    Returns the new players and the metrics (the per-example values averaged)."""
-    d_vars, d_opt_state, metrics = matching_aware_update(
-        discriminator, optimizer, loss, players.discriminator, players.d_opt_state,
-        real, fake, phi, phi_mismatched, mask, prefix, matching_aware,
-    )  # fmt: skip
-
-    def objective(params):
-        per_example, variables, values = generator_objective({**g_vars, "params": params}, d_vars)
-        return masked_mean(per_example, mask), (variables, values)
-
-    (g_loss, (new_g_vars, values)), grads = jax.value_and_grad(objective, has_aux=True)(
-        g_vars["params"]
+    new batch statistics, {name: per-example value})``."""
+    d_objective = matching_aware_objective(
+        discriminator, loss, real, fake, phi, phi_mismatched, matching_aware
     )
-    updates, g_opt_state = optimizer.update(grads, players.g_opt_state, g_vars["params"])
-    new_g_vars = {**new_g_vars, "params": optax.apply_updates(g_vars["params"], updates)}
-    metrics[f"{prefix}g_loss"] = g_loss
-    metrics[f"{prefix}g_grad_norm"] = optax.tree.norm(grads)
-    metrics.update({f"{prefix}{k}": masked_mean(v, mask) for k, v in values.items()})
-    return Players(new_g_vars, d_vars, g_opt_state, d_opt_state), metrics
+
+    def g_objective(variables, d_vars):
+        per_example, variables, values = generator_objective(variables, d_vars)
+        return per_example, (variables, values)
+
+    return two_player_step(
+        players.replace(generator=g_vars), d_objective, g_objective, mask, optimizer,
+        prefix=prefix,
+    )  # fmt: skip
 
 
 def judged(loss: str, real, mismatched, fake) -> dict:

@@ -1,4 +1,4 @@
-"""GANs as a :class:`~gensys.train.recipe.Recipe`: both players in one jitted step.
+"""GANs as a :class:`~gensys.recipes.recipe.Recipe`: both players in one jitted step.
 
 One ``train_step`` makes ``d_steps`` discriminator (critic) updates and then one
 generator update (Goodfellow et al. 2014, Alg. 1; ``d_steps = 5`` for WGAN and
@@ -35,7 +35,6 @@ from typing import Any
 import flax.struct
 import jax
 import jax.numpy as jnp
-import optax
 
 from gensys.data import toy2d
 from gensys.data.datasets import DatasetSpec
@@ -51,8 +50,14 @@ from gensys.gan.losses import (
 )
 from gensys.nets.dcgan import NORMS, DCGANDiscriminator, DCGANGenerator, dcgan_stages
 from gensys.nets.mlp import MLPDiscriminator, MLPGenerator
-from gensys.train.recipe import Recipe
-from gensys.train.state import ema_decay_at, ema_update, make_optimizer, masked_mean
+from gensys.recipes.players import (
+    Players,
+    discriminator_step,
+    generator_step,
+    mean_metrics,
+)
+from gensys.recipes.recipe import Recipe
+from gensys.recipes.state import ema_decay_at, ema_update, make_optimizer
 
 NETWORKS = ("mlp", "dcgan")
 
@@ -86,14 +91,12 @@ class GANConfig:
 
 @flax.struct.dataclass
 class GANState:
-    """Both players' variables (``params`` and any ``batch_stats``), their optimizer
-    states, and the generator's EMA; ``step`` counts generator updates."""
+    """Both players (:class:`~gensys.recipes.players.Players`: variables, ``params`` and any
+    ``batch_stats``, and optimizer states) and the generator's EMA; ``step`` counts
+    generator updates."""
 
     step: jax.Array
-    generator: Any
-    discriminator: Any
-    g_opt_state: Any
-    d_opt_state: Any
+    players: Players
     ema_generator: Any
 
 
@@ -173,26 +176,32 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
         z = jnp.zeros((x.shape[0], config.latent_dim))
         g_vars = generator.init(g_key, z, labels, train=False)
         d_vars = discriminator.init(d_key, x, labels, train=False)
-        return GANState(
-            step=jnp.zeros((), jnp.int32),
-            generator=g_vars,
-            discriminator=d_vars,
-            g_opt_state=g_optimizer.init(g_vars["params"]),
-            d_opt_state=d_optimizer.init(d_vars["params"]),
-            ema_generator=g_vars,
-        )
+        players = Players.create(g_vars, d_vars, g_optimizer, d_optimizer)
+        return GANState(step=jnp.zeros((), jnp.int32), players=players, ema_generator=g_vars)
 
-    def d_update(carry, inputs):
-        g_vars, d_vars, d_opt_state = carry
-        real, labels, mask, key = inputs
+    def judged(real_out, fake_out) -> dict[str, jax.Array]:
+        """Per example: the discriminator's outputs and whether it calls each side right."""
+        real_called_real, fake_called_real = called_real(config.loss, real_out, fake_out)
+        return {
+            "d_real": real_out,
+            "d_fake": fake_out,
+            "real_accuracy": real_called_real,
+            "fake_accuracy": 1.0 - fake_called_real,
+        }
+
+    def clipped(params):
+        return clip_weights(params, config.clip_value)
+
+    def d_update(players: Players, real, labels, mask, key) -> tuple[Players, dict]:
+        """One discriminator update on ``real`` and as many fresh fakes (the generator's
+        batch statistics move with the pass that makes them)."""
         z_key, mix_key = jax.random.split(key)
         z = jax.random.normal(z_key, (real.shape[0], config.latent_dim))
-        fake, g_vars = apply_tracking_stats(generator, g_vars, z, labels, train=True)
+        fake, g_vars = apply_tracking_stats(generator, players.generator, z, labels, train=True)
         fake = jax.lax.stop_gradient(fake)
         aux = () if labels is None else (labels,)
 
-        def loss_fn(params):
-            variables = {**d_vars, "params": params}
+        def objective(variables):
             real_out, variables = apply_tracking_stats(
                 discriminator, variables, real, *aux, train=True
             )
@@ -200,38 +209,24 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
                 discriminator, variables, fake, *aux, train=True
             )
             per_example = discriminator_loss(config.loss, real_out, fake_out)
-            terms = {}
+            values = judged(real_out, fake_out)
 
             def critic(x, *extra):
                 return discriminator.apply(variables, x, *extra, train=True)
 
             if config.loss == "wgan_gp":
                 mix = jax.random.uniform(mix_key, (real.shape[0],))
-                terms["gradient_penalty"] = gradient_penalty(critic, real, fake, mix, *aux)
-                per_example = per_example + config.gp_weight * terms["gradient_penalty"]
+                values["gradient_penalty"] = gradient_penalty(critic, real, fake, mix, *aux)
+                per_example = per_example + config.gp_weight * values["gradient_penalty"]
             if config.r1_weight > 0:
-                terms["r1"] = r1_penalty(critic, real, *aux)
-                per_example = per_example + 0.5 * config.r1_weight * terms["r1"]
-            return masked_mean(per_example, mask), (real_out, fake_out, variables, terms)
+                values["r1"] = r1_penalty(critic, real, *aux)
+                per_example = per_example + 0.5 * config.r1_weight * values["r1"]
+            return per_example, (variables, values)
 
-        (loss, (real_out, fake_out, new_vars, terms)), grads = jax.value_and_grad(
-            loss_fn, has_aux=True
-        )(d_vars["params"])
-        updates, d_opt_state = d_optimizer.update(grads, d_opt_state, d_vars["params"])
-        params = optax.apply_updates(d_vars["params"], updates)
-        if config.loss == "wgan":
-            params = clip_weights(params, config.clip_value)
-        real_called_real, fake_called_real = called_real(config.loss, real_out, fake_out)
-        metrics = {
-            "train/d_loss": loss,
-            "train/d_real": masked_mean(real_out, mask),
-            "train/d_fake": masked_mean(fake_out, mask),
-            "train/real_accuracy": masked_mean(real_called_real, mask),
-            "train/fake_accuracy": masked_mean(1.0 - fake_called_real, mask),
-            "train/d_grad_norm": optax.tree.norm(grads),
-            **{f"train/{name}": masked_mean(value, mask) for name, value in terms.items()},
-        }
-        return (g_vars, {**new_vars, "params": params}, d_opt_state), metrics
+        return discriminator_step(
+            players.replace(generator=g_vars), objective, mask, d_optimizer,
+            project=clipped if config.loss == "wgan" else None,
+        )  # fmt: skip
 
     def train_step(state: GANState, batch: dict, key: jax.Array):
         x, labels, mask = images_of(batch), labels_of(batch), batch["mask"]
@@ -252,55 +247,35 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
         # A Python loop, not lax.scan: the same convolutions inside an XLA while loop
         # (even one of a single trip, even with scan's unroll=True) ran 16x slower on
         # XLA:CPU (DCGAN digits step at batch 64: 1.77 s in a loop, 0.18 s unrolled).
-        carry = (state.generator, state.discriminator, state.d_opt_state)
-        d_metrics = []
+        players, d_metrics = state.players, []
         for i, inputs in enumerate(zip(chunks(x), chunks(labels), chunks(mask), strict=True)):
-            carry, metrics = d_update(carry, (*inputs, keys[i]))
+            players, metrics = d_update(players, *inputs, keys[i])
             d_metrics.append(metrics)
-        g_vars, d_vars, d_opt_state = carry
         last_labels = None if labels is None else labels[-m:]
-        last_mask = mask[-m:]
         z = jax.random.normal(keys[k], (m, config.latent_dim))
 
-        def g_loss_fn(params):
-            variables = {**g_vars, "params": params}
+        def g_objective(variables, d_vars):
             fake, variables = apply_tracking_stats(generator, variables, z, last_labels, train=True)
             # The discriminator's batch statistics from this pass are not kept.
             out, _ = apply_tracking_stats(discriminator, d_vars, fake, last_labels, train=True)
-            return masked_mean(generator_loss(config.loss, out), last_mask), variables
+            return generator_loss(config.loss, out), (variables, {})
 
-        (g_loss, new_g_vars), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(
-            g_vars["params"]
+        players, g_metrics = generator_step(players, g_objective, mask[-m:], g_optimizer)
+        ema = ema_update(
+            state.ema_generator, players.generator, ema_decay_at(state.step, config.ema_decay)
         )
-        updates, g_opt_state = g_optimizer.update(g_grads, state.g_opt_state, g_vars["params"])
-        g_vars = {**new_g_vars, "params": optax.apply_updates(g_vars["params"], updates)}
-        ema = ema_update(state.ema_generator, g_vars, ema_decay_at(state.step, config.ema_decay))
-        # Averaged over the d_steps updates.
-        metrics = jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *d_metrics)
-        metrics.update(
-            {
-                "train/loss": metrics["train/d_loss"],
-                "train/g_loss": g_loss,
-                "train/g_grad_norm": optax.tree.norm(g_grads),
-            }
-        )
-        new_state = GANState(state.step + 1, g_vars, d_vars, g_opt_state, d_opt_state, ema)
-        return new_state, metrics
+        metrics = {**mean_metrics(d_metrics), **g_metrics}  # the d_steps updates averaged
+        metrics["train/loss"] = metrics["train/d_loss"]
+        return GANState(state.step + 1, players, ema), metrics
 
     def eval_step(state: GANState, batch: dict, key: jax.Array) -> dict:
         x, labels = images_of(batch), labels_of(batch)
         z = jax.random.normal(key, (x.shape[0], config.latent_dim))
         fake = generator.apply(state.ema_generator, z, labels, train=False)
-        real_out = discriminator.apply(state.discriminator, x, labels, train=False)
-        fake_out = discriminator.apply(state.discriminator, fake, labels, train=False)
-        real_called_real, fake_called_real = called_real(config.loss, real_out, fake_out)
-        metrics = {
-            "d_real": real_out,
-            "d_fake": fake_out,
-            "real_accuracy": real_called_real,
-            "fake_accuracy": 1.0 - fake_called_real,
-            "g_loss": generator_loss(config.loss, fake_out),
-        }
+        d_vars = state.players.discriminator
+        real_out = discriminator.apply(d_vars, x, labels, train=False)
+        fake_out = discriminator.apply(d_vars, fake, labels, train=False)
+        metrics = {**judged(real_out, fake_out), "g_loss": generator_loss(config.loss, fake_out)}
         if modes is not None:
             hits = mode_hits(fake.reshape(-1, 2), jnp.asarray(modes), toy2d.GAUSSIANS8_STD)
             metrics["high_quality_fraction"] = jnp.sum(hits, axis=-1)

@@ -19,15 +19,24 @@ import jax.numpy as jnp
 
 from gensys.diffusion.denoiser import ModelFn, make_denoiser
 from gensys.diffusion.grid import SamplingGrid, discrete_grid, karras_grid
+from gensys.diffusion.parameterization import resolve_prediction
+from gensys.diffusion.samplers import (
+    DDIM,
+    DDPM,
+    DPMSolverPP,
+    Euler,
+    Heun,
+    Sampler,
+    SDEDPMSolverPP2M,
+)
 from gensys.diffusion.schedules import NoiseSchedule
-from gensys.diffusion.solvers import DDIM, DDPM, DPMSolverPP, Euler, Heun, SDEDPMSolverPP2M
 from gensys.diffusion.spacing import SPACINGS, timestep_spacing
 
 SAMPLERS = ("ddpm", "ddim", "dpmpp_2m", "dpmpp_3m", "dpmpp_2m_sde", "euler", "heun")
 GRIDS = (*SPACINGS, "karras")
 
 
-def make_sampler(name: str, *, eta: float = 0.0, lower_order_final: bool = True):
+def make_sampler(name: str, *, eta: float = 0.0, lower_order_final: bool = True) -> Sampler:
     """The sampler called ``name`` (one of :data:`SAMPLERS`); ``eta`` is DDIM's only."""
     if name == "ddpm":
         return DDPM()
@@ -81,14 +90,14 @@ def per_example_normal(key: jax.Array, shape: Sequence[int], dtype=jnp.float32) 
 
 def sample(
     key: jax.Array | None,
-    sampler,
+    sampler: Sampler,
     grid: SamplingGrid,
     model_fn: ModelFn,
     shape: Sequence[int],
     *,
-    parameterization: str = "eps",
+    parameterization: str | None = None,
     threshold: Callable[[jax.Array], jax.Array] | None = None,
-    learned_variance: bool = False,
+    learned_variance: bool | None = None,
     x_init: jax.Array | None = None,
     dtype=jnp.float32,
 ) -> jax.Array:
@@ -108,6 +117,14 @@ def sample(
         ``[B, ...]``: the sample at the grid's last point (the data when it ends at
         ``sigma = 0``).
     """
+    parameterization, learned_variance = resolve_prediction(
+        model_fn, parameterization, learned_variance
+    )
+    if not isinstance(sampler, Sampler):
+        raise TypeError(
+            f"sampler must follow gensys.diffusion.Sampler (order, stochastic, step_orders, "
+            f"init, step), got {type(sampler).__name__}"
+        )
     shape = tuple(int(s) for s in shape)
     orders = jnp.asarray(sampler.step_orders(grid))
     needs_key = sampler.stochastic or x_init is None

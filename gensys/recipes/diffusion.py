@@ -1,4 +1,4 @@
-"""Diffusion as a :class:`~gensys.train.recipe.Recipe`: any schedule, parameterization,
+"""Diffusion as a :class:`~gensys.recipes.recipe.Recipe`: any schedule, parameterization,
 loss weighting, learned variances, classifier-free guidance, and every sampler.
 
 The defaults are DDPM (Ho, Jain, Abbeel 2020): linear schedule, epsilon
@@ -20,12 +20,12 @@ from gensys.diffusion.denoiser import THRESHOLDS, make_threshold
 from gensys.diffusion.guidance import drop_labels, guided_model_fn
 from gensys.diffusion.likelihood import vlb_bits_per_dim
 from gensys.diffusion.losses import diffusion_loss
-from gensys.diffusion.parameterization import check_parameterization
-from gensys.diffusion.sampling import GRIDS, SAMPLERS, make_sampler, make_sampling_grid, sample
+from gensys.diffusion.parameterization import Prediction, check_parameterization
+from gensys.diffusion.sample_loop import GRIDS, SAMPLERS, make_sampler, make_sampling_grid, sample
 from gensys.diffusion.schedules import make_schedule
 from gensys.nets.unet import UNet
-from gensys.train.recipe import Recipe
-from gensys.train.state import (
+from gensys.recipes.recipe import Recipe
+from gensys.recipes.state import (
     TrainState,
     apply_gradients,
     fresh_train_state,
@@ -72,6 +72,9 @@ class DDPMConfig:
     ema_decay: float = 0.9995
     eval_bpd: bool = False
     compute_dtype: str = "float32"
+    # The UNet's convolutions with their fast XLA:CPU backward pass (gensys.nets.tap_conv):
+    # training needs only reverse mode; XLA's own convolutions are kept off the CPU anyway.
+    fast_cpu_gradients: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +137,7 @@ def make_ddpm_recipe(
         num_classes=spec.num_classes if config.class_conditional else None,
         out_channels=2 * channels if config.learned_variance else channels,
         dtype=_DTYPES[config.compute_dtype],
+        fast_cpu_gradients=config.fast_cpu_gradients,
     )
     null_label = spec.num_classes  # the UNet's extra "no label" class
     optimizer = make_optimizer(
@@ -147,9 +151,11 @@ def make_ddpm_recipe(
     )
     grid = make_sampling_grid(schedule, sampler.num_steps, spacing, rho=sampler.karras_rho)
     threshold = make_threshold(sampler.threshold, sampler.dynamic_percentile)
-    objective = dict(
-        parameterization=config.parameterization, learned_variance=config.learned_variance
-    )
+
+    def predicting(model_fn) -> Prediction:
+        """The network's function with what it predicts: the one place the loss, the bound
+        and the sampler learn the parameterization from."""
+        return Prediction(model_fn, config.parameterization, config.learned_variance)
 
     def labels_of(batch):
         return batch["label"] if config.class_conditional else None
@@ -171,9 +177,9 @@ def make_ddpm_recipe(
                 return net.apply(params, x_t, t, labels, train=True, rngs={"dropout": dropout_key})
 
             per_example = diffusion_loss(
-                loss_key, schedule, model_fn, batch["image"],
+                loss_key, schedule, predicting(model_fn), batch["image"],
                 weighting=config.loss_weighting, min_snr_gamma=config.min_snr_gamma,
-                hybrid_lambda=config.hybrid_lambda, num_levels=spec.num_levels, **objective,
+                hybrid_lambda=config.hybrid_lambda, num_levels=spec.num_levels,
             )  # fmt: skip
             return masked_mean(per_example, batch["mask"])
 
@@ -191,19 +197,18 @@ def make_ddpm_recipe(
             "loss": diffusion_loss(
                 loss_key,
                 schedule,
-                model_fn,
+                predicting(model_fn),
                 batch["image"],
                 weighting=config.loss_weighting,
                 min_snr_gamma=config.min_snr_gamma,
                 hybrid_lambda=config.hybrid_lambda,
                 num_levels=spec.num_levels,
-                **objective,
             )  # fmt: skip
         }
         if config.eval_bpd:
             bound = vlb_bits_per_dim(
-                bpd_key, schedule, model_fn, batch["image"], threshold=threshold,
-                num_levels=spec.num_levels, **objective,
+                bpd_key, schedule, predicting(model_fn), batch["image"], threshold=threshold,
+                num_levels=spec.num_levels,
             )  # fmt: skip
             metrics.update(bound)
         return metrics
@@ -228,8 +233,8 @@ def make_ddpm_recipe(
                     labelled, labels, null_label, sampler.guidance_scale, guided_channels=channels
                 )
         return sample(
-            key, solver, grid, model_fn, (num, *spec.image_shape),
-            threshold=threshold, **objective,
+            key, solver, grid, predicting(model_fn), (num, *spec.image_shape),
+            threshold=threshold,
         )  # fmt: skip
 
     return Recipe(

@@ -1,8 +1,8 @@
-"""Text-to-image GAN (Reed et al. 2016, GAN-INT-CLS) as a :class:`~gensys.train.recipe.Recipe`.
+"""Text-to-image GAN (Reed et al. 2016, GAN-INT-CLS) as a :class:`~gensys.recipes.recipe.Recipe`.
 
 Captions are made from the data (:mod:`gensys.data.captions`: the label and the measured
 thickness and slant, "a thick, slanted seven") and embedded by a GRU text encoder
-``phi`` trained alongside by the joint image-text embedding (:mod:`gensys.gan.text_side`).
+``phi`` trained alongside by the joint image-text embedding (:mod:`gensys.recipes.text_side`).
 The generator is DCGAN's with ``phi(t)`` compressed and concatenated to ``z``; the
 discriminator is DCGAN's with ``phi(t)`` replicated over its last 4x4 feature map
 (:mod:`gensys.nets.dcgan`, conditioning ``"spatial"``). Each step, after the encoder's:
@@ -37,10 +37,12 @@ import jax.numpy as jnp
 from gensys.data import captions
 from gensys.data.datasets import DatasetSpec
 from gensys.gan.losses import generator_loss
-from gensys.gan.recipe import apply_tracking_stats
-from gensys.gan.text_side import (
+from gensys.nets.dcgan import DCGANGenerator
+from gensys.recipes.gan import apply_tracking_stats
+from gensys.recipes.players import Players
+from gensys.recipes.recipe import Recipe
+from gensys.recipes.text_side import (
     Captions,
-    Players,
     TextConditionedGAN,
     TextGANConfig,
     TextSideState,
@@ -49,8 +51,6 @@ from gensys.gan.text_side import (
     players_step,
     resized,
 )
-from gensys.nets.dcgan import DCGANGenerator
-from gensys.train.recipe import Recipe
 
 FIGURE_ROWS = 8
 
