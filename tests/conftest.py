@@ -54,6 +54,21 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+_RECIPES: dict = {}
+
+
+def recipe_of(config):
+    """``gensys.recipes.recipe_for(config)``, built once per family, model, sampler and
+    dataset in this test process: the engine keeps one compiled engine per recipe, so
+    training, resuming, evaluating and sampling the same model trace each function once."""
+    from gensys.recipes import recipe_for
+
+    key = (config.family, repr(config.model), repr(config.sampler), config.data.name)
+    if key not in _RECIPES:
+        _RECIPES[key] = recipe_for(config)
+    return _RECIPES[key]
+
+
 def small_run_config(
     name: str,
     data_cache: Path,
@@ -89,11 +104,10 @@ def assert_same_state(config, workdir_a: Path, workdir_b: Path) -> None:
     parameter, optimizer state, EMA and counter)."""
     import numpy as np
 
-    from gensys.recipes import recipe_for
     from gensys.train import loop
 
-    _, a, _ = loop.load_latest(config, workdir_a, recipe_for(config))
-    _, b, _ = loop.load_latest(config, workdir_b, recipe_for(config))
+    _, a, _ = loop.load_latest(config, workdir_a, recipe_of(config))
+    _, b, _ = loop.load_latest(config, workdir_b, recipe_of(config))
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
@@ -102,14 +116,13 @@ def train_straight_and_resumed(make_config, tmp_path: Path, steps: int = 3):
     """Trains ``make_config(steps)`` in one go, and in a second workdir ``steps - 1`` steps
     then resumed to ``steps``; asserts the two end states are bit-identical. Returns the
     config, the resumed workdir and its last loop result."""
-    from gensys.recipes import recipe_for
     from gensys.train import loop
 
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     config, shorter = make_config(steps), make_config(steps - 1)
-    loop.train(config, straight, recipe_for(config))
-    loop.train(shorter, resumed, recipe_for(shorter))
-    result = loop.train(config, resumed, recipe_for(config))
+    loop.train(config, straight, recipe_of(config))
+    loop.train(shorter, resumed, recipe_of(shorter))
+    result = loop.train(config, resumed, recipe_of(config))
     assert result.step == steps
     assert_same_state(config, straight, resumed)
     return config, resumed, result

@@ -26,6 +26,7 @@ import math
 import signal
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -81,20 +82,24 @@ class _Run:
         d = self.config.data
         return load_split(d.name, split, data_dir=d.dir, cache_dir=d.cache_dir, download=d.download)
 
-    def fresh_state(self, data: ArraySplit | None = None) -> LoopState:
+    def fresh_state(self, data: ArraySplit) -> LoopState:
         """A new state, initialised on the first batch of a seeded shuffle of ``data`` (for
-        data-dependent init such as ActNorm's), or on zeros for a template to restore into."""
+        data-dependent init such as ActNorm's)."""
         c, recipe = self.config, self.engine.recipe
-        if data is None:
-            example = self.engine.example_batch(get_spec(c.data.name), c.data.batch_size)
-        else:
-            first = np.random.default_rng(c.train.seed).permutation(len(data))[: c.data.batch_size]
-            local = make_batch(
-                data, first, c.data.batch_size, recipe.representation,
-                jax.process_index(), jax.process_count(),
-            )  # fmt: skip
-            example = sharding.shard_batch(local, self.engine.mesh)
-        return self.engine.init(self.key(_INIT), example)
+        first = np.random.default_rng(c.train.seed).permutation(len(data))[: c.data.batch_size]
+        local = make_batch(
+            data, first, c.data.batch_size, recipe.representation,
+            jax.process_index(), jax.process_count(),
+        )  # fmt: skip
+        return self.engine.init(self.key(_INIT), sharding.shard_batch(local, self.engine.mesh))
+
+    def template_state(self) -> LoopState:
+        """The shapes, dtypes and shardings of a state, to restore a checkpoint into: traced
+        with ``jax.eval_shape``, so nothing is compiled or computed."""
+        example = self.engine.example_batch(
+            get_spec(self.config.data.name), self.config.data.batch_size
+        )
+        return jax.eval_shape(self.engine.init, self.key(_INIT), example)
 
     def evaluate(self, state: LoopState, step: int) -> dict[str, float]:
         c = self.config
@@ -166,6 +171,12 @@ class _Run:
             self.writer.close()  # metrics are flushed even when the last save failed
 
 
+# One engine (its jitted, already compiled functions) per recipe and mesh, for as long as the
+# recipe lives: training, resuming, evaluating and sampling the same recipe in one process
+# (a notebook, a benchmark, the tests) trace and compile each function once.
+_ENGINES: weakref.WeakKeyDictionary[Recipe, dict[Any, Engine]] = weakref.WeakKeyDictionary()
+
+
 def _setup(config: ExperimentConfig, workdir: str | Path, recipe: Recipe) -> _Run:
     if not isinstance(recipe, Recipe):
         raise TypeError(
@@ -175,11 +186,14 @@ def _setup(config: ExperimentConfig, workdir: str | Path, recipe: Recipe) -> _Ru
     workdir = Path(workdir).absolute()
     mesh = sharding.make_mesh()
     sharding.check_batch_size(config.data.batch_size, mesh, "data.batch_size")
+    engine = _ENGINES.setdefault(recipe, {}).get(mesh)
+    if engine is None:
+        engine = _ENGINES[recipe][mesh] = Engine(recipe, mesh)
     is_main = jax.process_index() == 0
     return _Run(
         config=config,
         workdir=workdir,
-        engine=Engine(recipe, mesh),
+        engine=engine,
         checkpointer=Checkpointer(
             workdir / "checkpoints", max_to_keep=config.train.keep_checkpoints
         ),
@@ -215,9 +229,14 @@ def _train(run: _Run) -> TrainResult:
     )
     if c.train.max_seconds and jax.process_count() > 1:
         raise ValueError("train.max_seconds needs one process: hosts' clocks would disagree")
-    state = run.fresh_state(data)
     step = 0
-    restored = run.checkpointer.restore_latest(state)
+    # Resuming restores into an abstract template; only a fresh start initialises (on data).
+    restored = (
+        run.checkpointer.restore_latest(run.template_state())
+        if run.checkpointer.all_steps()
+        else None
+    )
+    state = run.fresh_state(data) if restored is None else None
     if restored is not None:
         step, state, meta = restored
         iterator.set_state(meta["data"])
@@ -354,7 +373,7 @@ def load_latest(
 
 
 def _restore_or_fail(run: _Run) -> tuple[int, LoopState]:
-    restored = run.checkpointer.restore_latest(run.fresh_state())
+    restored = run.checkpointer.restore_latest(run.template_state())
     if restored is None:
         raise FileNotFoundError(
             f"no checkpoint in {run.checkpointer.directory}; train first (--mode=train)"

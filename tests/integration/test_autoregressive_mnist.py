@@ -8,10 +8,9 @@ import pytest
 
 from gensys.data.batches import make_batch
 from gensys.data.datasets import load_split
-from gensys.recipes import recipe_for
 from gensys.recipes.registry import build_recipe
 from gensys.train import loop
-from tests.conftest import shared_data
+from tests.conftest import recipe_of, shared_data
 from tests.integration.test_autoregressive import MODELS, tiny
 
 
@@ -23,7 +22,7 @@ def mnist_config(model, data_cache):
 
 def test_pixelcnn_config_trains_evaluates_and_samples(tmp_path, data_cache):
     config = mnist_config("pixelcnn", data_cache)
-    result = loop.train(config, tmp_path, recipe_for(config))
+    result = loop.train(config, tmp_path, recipe_of(config))
     nll = result.last_metrics["eval/nll_nats"]
     assert 0.5 * 784 * np.log(2) < nll < 2 * 784 * np.log(2)
     assert (tmp_path / "samples" / "completions_0000002.png").exists()

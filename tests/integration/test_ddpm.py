@@ -9,11 +9,11 @@ import jax
 import numpy as np
 from PIL import Image
 
-from gensys.recipes import recipe_for
 from gensys.train import loop
 from gensys.train.config import ExperimentConfig
 from gensys.train.metric_writers import read_metrics
 from gensys.typed_config import from_mapping
+from tests.conftest import recipe_of
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_MODEL = {
@@ -44,9 +44,9 @@ def tiny_config(data_cache, num_steps):
 
 def test_ddpm_trains_resumes_bit_identically_and_samples(tmp_path, data_cache):
     three, two = tiny_config(data_cache, 3), tiny_config(data_cache, 2)
-    straight = loop.train(three, tmp_path / "a", recipe_for(three))
-    loop.train(two, tmp_path / "b", recipe_for(two))
-    resumed = loop.train(three, tmp_path / "b", recipe_for(three))
+    straight = loop.train(three, tmp_path / "a", recipe_of(three))
+    loop.train(two, tmp_path / "b", recipe_of(two))
+    resumed = loop.train(three, tmp_path / "b", recipe_of(three))
     for x, y in zip(
         jax.tree.leaves(jax.device_get(straight.state)),
         jax.tree.leaves(jax.device_get(resumed.state)),

@@ -34,7 +34,7 @@ import tests.conftest  # the compilation cache and the rbg generator (2 devices:
 jax.config.update("jax_num_cpu_devices", {devices})
 import numpy as np
 from gensys.train import loop
-from gensys.recipes import recipe_for
+from tests.conftest import recipe_of
 from tests.integration import test_autoregressive, test_ddpm, test_flows, test_gan, test_vae
 
 dc = {data_cache!r}
@@ -51,11 +51,11 @@ for family, config in configs.items():
     # 8 samples at the end of the run, as drawn below: the loop compiles the sharded sampler
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, num_samples=8))
     workdir = {workdir!r} + "/" + family
-    result = loop.train(config, workdir, recipe_for(config))
+    result = loop.train(config, workdir, recipe_of(config))
     assert result.state is not None and jax.device_count() == {devices}
     for i, leaf in enumerate(jax.tree.leaves(jax.device_get(result.state.model))):
         out[f"{{family}}/state/{{i}}"] = np.asarray(leaf)
-    _, state, engine = loop.load_latest(config, workdir, recipe_for(config))
+    _, state, engine = loop.load_latest(config, workdir, recipe_of(config))
     out[f"{{family}}/samples"] = engine.sample(state, jax.random.key(7), 8)
 np.savez({path!r}, **out)
 """

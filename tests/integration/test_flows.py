@@ -11,10 +11,9 @@ import pytest
 
 from gensys.flows import FlowDistribution
 from gensys.nets.flows import CouplingFlow, MultiScaleFlow, as_bijector
-from gensys.recipes import recipe_for
 from gensys.train import loop
 from gensys.train.metric_writers import read_metrics
-from tests.conftest import shared_data, small_run_config, train_straight_and_resumed
+from tests.conftest import recipe_of, shared_data, small_run_config, train_straight_and_resumed
 
 KEY = jax.random.key(0)
 
@@ -81,7 +80,7 @@ def test_toy_config_resumes_exactly_and_draws_its_density(tmp_path, data_cache):
     config, resumed, _ = train_straight_and_resumed(
         lambda steps: tiny(name, data_cache, steps), tmp_path
     )
-    metrics = loop.evaluate(config, resumed, recipe_for(config))
+    metrics = loop.evaluate(config, resumed, recipe_of(config))
     assert metrics["eval/bpd"] == pytest.approx(metrics["eval/nll_nats"] / (2 * np.log(2)))
     assert (resumed / "samples" / "density_0000003.png").exists()
     assert [m["step"] for m in read_metrics(resumed) if "train/loss" in m] == [1, 2, 3]
@@ -94,21 +93,21 @@ def test_image_configs_train_evaluate_and_sample(name, tmp_path, data_cache):
         data = {"data_dir": str(shared_data("mnist")), "split": "test[:16]"}
         data["eval_split"] = "test[-8:]"
     config = tiny(name, data_cache, 2, **data)
-    result = loop.train(config, tmp_path, recipe_for(config))
+    result = loop.train(config, tmp_path, recipe_of(config))
     dims = 28 * 28 if name == "glow_mnist" else 64
     bpd = result.last_metrics["eval/bpd"]
     assert bpd == pytest.approx(result.last_metrics["eval/nll_nats"] / (dims * np.log(2)))
     # An untrained flow is no better than uniform noise over the levels, and still finite.
     assert np.log2(17 if dims == 64 else 256) - 0.5 < bpd < 30
     assert (tmp_path / "samples" / "temperatures_0000002.png").exists()
-    assert loop.sample(config, tmp_path, recipe_for(config)).exists()
+    assert loop.sample(config, tmp_path, recipe_of(config)).exists()
 
 
 def test_flow_config_errors_name_the_field(data_cache):
     config = tiny("glow_digits", data_cache, 1)
     bad = dataclasses.replace(config, model={**config.model, "num_scales": 4})
     with pytest.raises(ValueError, match="divisible by 16"):
-        loop.train(bad, "/tmp/never_written", recipe_for(bad))
+        loop.train(bad, "/tmp/never_written", recipe_of(bad))
     bad = dataclasses.replace(config, model={**config.model, "preprocessing": "tanh"})
     with pytest.raises(ValueError, match="preprocessing must be one of"):
-        loop.train(bad, "/tmp/never_written", recipe_for(bad))
+        loop.train(bad, "/tmp/never_written", recipe_of(bad))

@@ -6,12 +6,11 @@ import importlib
 import numpy as np
 import pytest
 
-from gensys.recipes import recipe_for
 from gensys.train import loop
 from gensys.train.config import ExperimentConfig
 from gensys.train.metric_writers import read_metrics
 from gensys.typed_config import from_mapping
-from tests.conftest import shared_data, train_straight_and_resumed
+from tests.conftest import recipe_of, shared_data, train_straight_and_resumed
 
 SPLITS = {
     "digits": ("train[:32]", "test[:16]"),
@@ -46,7 +45,7 @@ SMOKE = ["cgan_digits", "lsgan_digits", "wgangp_digits", "gan_mlp_mnist", "dcgan
 @pytest.mark.parametrize("name", SMOKE)
 def test_gan_configs_train_sample_evaluate(name, tmp_path, data_cache):
     config = tiny(name, data_cache, 2)
-    result = loop.train(config, tmp_path, recipe_for(config))
+    result = loop.train(config, tmp_path, recipe_of(config))
     assert result.step == 2
     for key in ("train/d_loss", "train/g_loss", "eval/real_accuracy", "eval/g_loss"):
         assert np.isfinite(result.last_metrics[key]), key
@@ -62,12 +61,12 @@ def test_gan_configs_resume_exactly(name, tmp_path, data_cache):
     )
     for key in ("train/d_loss", "train/g_loss", "train/real_accuracy", "train/g_grad_norm"):
         assert np.isfinite(result.last_metrics[key]), key
-    metrics = loop.evaluate(config, resumed, recipe_for(config))
+    metrics = loop.evaluate(config, resumed, recipe_of(config))
     assert 0.0 <= metrics["eval/real_accuracy"] <= 1.0
     if name == "wgangp_gaussians8":
         assert 0 <= metrics["eval/modes_covered"] <= 8
         assert 0.0 <= metrics["eval/high_quality_fraction"] <= 1.0
-    assert loop.sample(config, resumed, recipe_for(config)).exists()
+    assert loop.sample(config, resumed, recipe_of(config)).exists()
     steps = [m["step"] for m in read_metrics(resumed) if "train/loss" in m]
     assert steps == [1, 2, 3]
 
@@ -89,4 +88,4 @@ def test_gan_training_refuses_a_batch_that_does_not_split(tmp_path, data_cache):
     config = tiny("wgangp_gaussians8", data_cache, 1)
     config = dataclasses.replace(config, data=dataclasses.replace(config.data, batch_size=6))
     with pytest.raises(ValueError, match="multiple of d_steps"):
-        loop.train(config, tmp_path, recipe_for(config))
+        loop.train(config, tmp_path, recipe_of(config))

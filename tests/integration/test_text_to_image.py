@@ -5,11 +5,10 @@ smallest side being 8)."""
 import jax
 import numpy as np
 
-from gensys.recipes import recipe_for
 from gensys.train import loop
 from gensys.train.checkpointing import Checkpointer
 from gensys.train.metric_writers import read_metrics
-from tests.conftest import small_run_config, train_straight_and_resumed
+from tests.conftest import recipe_of, small_run_config, train_straight_and_resumed
 
 TINY_TEXT = {"embed_dim": 8, "text_hidden": 8, "condition_features": 4, "latent_dim": 4}
 
@@ -32,10 +31,10 @@ def test_text2image_resumes_exactly_and_evaluates(tmp_path, data_cache):
     )
     for key in ("train/d_loss", "train/g_loss", "train/match_loss", "train/mismatch_accuracy"):
         assert np.isfinite(result.last_metrics[key]), key
-    metrics = loop.evaluate(config, resumed, recipe_for(config))
+    metrics = loop.evaluate(config, resumed, recipe_of(config))
     for key in ("eval/thickness_agreement", "eval/slant_agreement", "eval/match_accuracy"):
         assert 0.0 <= metrics[key] <= 1.0, key
-    assert loop.sample(config, resumed, recipe_for(config)).exists()
+    assert loop.sample(config, resumed, recipe_of(config)).exists()
     samples = resumed / "samples"
     assert list(samples.glob("captions_*.png")) and list(samples.glob("interpolations_*.png"))
     assert [m["step"] for m in read_metrics(resumed) if "train/loss" in m] == [1, 2, 3]
@@ -48,7 +47,7 @@ def test_stackgan_resumes_exactly_past_the_stage_one_freeze(tmp_path, data_cache
     )
     for key in ("train/stage1_kl", "train/stage2_kl", "train/stage2_g_loss"):
         assert np.isfinite(result.last_metrics[key]), key
-    _, last, _ = loop.load_latest(config, resumed, recipe_for(config))
+    _, last, _ = loop.load_latest(config, resumed, recipe_of(config))
     checkpointer = Checkpointer(resumed / "checkpoints")
     try:
         at_two, _ = checkpointer.restore(2, last)
@@ -58,6 +57,6 @@ def test_stackgan_resumes_exactly_past_the_stage_one_freeze(tmp_path, data_cache
     assert all(jax.tree.leaves(same)), "stage I changed after stage1_steps"
     moved = jax.tree.map(np.array_equal, at_two.model.stage2.generator, last.model.stage2.generator)
     assert not all(jax.tree.leaves(moved)), "stage II did not train"
-    metrics = loop.evaluate(config, resumed, recipe_for(config))
+    metrics = loop.evaluate(config, resumed, recipe_of(config))
     assert 0.0 <= metrics["eval/stage2_slant_agreement"] <= 1.0
     assert list((resumed / "samples").glob("stages_*.png"))

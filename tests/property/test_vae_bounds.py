@@ -72,6 +72,20 @@ def test_elbo_at_the_exact_posterior_is_log_p_x():
         np.testing.assert_allclose(bound, LOG_P_X, rtol=1e-5)
 
 
+def test_elbo_averages_to_log_p_x_at_the_exact_posterior():
+    # The one-sample ELBO itself (not its parts) is unbiased for log p(x) when q is the
+    # exact posterior: averaged over 4,000 draws it is within 4 standard errors of it. A KL
+    # added instead of subtracted would put it 2 KL = 0.46 nats above.
+    x = jnp.ones((1, 1))
+    mean, log_var = jnp.full((1, 1), 0.5), jnp.full((1, 1), math.log(0.5))
+    keys = jax.random.split(jax.random.key(3), 4000)
+    draws = jax.jit(
+        jax.vmap(lambda k: elbo(k, x, mean, log_var, linear_gaussian_log_likelihood)["elbo"][0])
+    )(keys)  # noqa: E501
+    standard_error = float(jnp.std(draws)) / math.sqrt(len(draws))
+    assert abs(float(jnp.mean(draws)) - LOG_P_X) < 4 * standard_error + 1e-6
+
+
 def test_iwae_rises_with_k_towards_log_p_x():
     # q = the prior N(0, 1), a poor proposal: the bound climbs with K.
     seeds = 400
