@@ -1,7 +1,7 @@
 # gensys: two entry points that work on a fresh machine with Python 3.11+ and make.
 #   make demo   create .venv, install, train DDPM on the bundled digits, write samples + metrics
 #   make test   create .venv, install, run the whole test suite
-#   make test-fast  the unit and property tests only (the edit-test loop)
+#   make test-fast  the unit and property tests not marked slow (the edit-test loop)
 #   make compare  every family trained on digits under one budget; writes the comparison report
 #   make bench    gensys against PyTorch diffusers (own venv .venv-peer); writes the speed report
 PYTHON ?= python3
@@ -47,7 +47,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist=loadfile -q
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist=loadfile -q tests/unit tests/property
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist=loadfile -q -m "not slow" tests/unit tests/property
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gensys experiments tests

@@ -107,6 +107,7 @@ def test_probabilities_of_all_binary_images_sum_to_one(architecture):
         assert float(jnp.sum(jnp.exp(log_p1))) == pytest.approx(1.0, abs=1e-5)
 
 
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
 @pytest.mark.parametrize("architecture", ["nade", "gated_pixelcnn", "made"])
 def test_sample_frequencies_pass_a_chi_square_test(architecture):
     """2x2 images of 3 levels (81 outcomes), 20,000 draws against the exact probabilities."""

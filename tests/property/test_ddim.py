@@ -30,6 +30,7 @@ def _model(x, t):
     return jnp.tanh(x) * (0.5 + t.reshape(-1, 1, 1, 1) / 1000.0)
 
 
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
 @settings(max_examples=20, deadline=None)
 @given(t=st.integers(1, 999), seed=st.integers(0, 2**16))
 def test_ddim_eta1_between_consecutive_steps_is_the_ddpm_step(t, seed):

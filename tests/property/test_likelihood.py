@@ -95,6 +95,7 @@ def test_kl_terms_of_the_analytic_gaussian_model_equal_their_closed_form():
     np.testing.assert_allclose(prior, [want_prior], rtol=1e-3)
 
 
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
 def test_vlb_bits_per_dim_adds_up_its_terms():
     small = schedules.linear_schedule(6)
     x0 = jnp.asarray(np.linspace(-1, 1, 17)[[0, 3, 8, 16, 11, 5]].reshape(2, 3, 1, 1), jnp.float32)
@@ -119,6 +120,7 @@ def test_vlb_bits_per_dim_adds_up_its_terms():
     np.testing.assert_allclose(out["bpd"], nats / (3 * math.log(2)), rtol=1e-5)
 
 
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
 def test_hybrid_loss_trains_the_variance_only_through_the_bound():
     x0 = jnp.asarray(np.linspace(-1, 1, 8).reshape(2, 2, 2, 1), jnp.float32)
     key = jax.random.key(1)

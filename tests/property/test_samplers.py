@@ -127,6 +127,7 @@ def _smooth_model(x, t):
 
 
 # Subsequence lengths from a fixed set: each length is a new scan to compile.
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
 @settings(max_examples=10, deadline=None)
 @given(n=st.sampled_from([2, 3, 7, 23, 60]), seed=st.integers(0, 2**16))
 def test_ddim_eta1_is_the_ddpm_posterior_on_any_subsequence(n, seed):

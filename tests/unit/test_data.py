@@ -101,6 +101,7 @@ def test_mnist_idx_builder_from_files(tmp_path, data_cache):
     assert pairs == sorted((im.tobytes(), int(lab)) for im, lab in zip(images, labels, strict=True))
 
 
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
 def test_shared_binarized_mnist_valid(data_cache):
     directory = shared_data("binarized_mnist")
     got = datasets.load_split("binarized_mnist", "valid", data_dir=directory, cache_dir=data_cache)

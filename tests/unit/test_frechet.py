@@ -32,6 +32,7 @@ def test_feature_sets_and_errors():
         frechet_distance_of_features(np.zeros(3), np.zeros(3))
 
 
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
 def test_digits_classifier_learns_digits(data_cache):
     from gensys.data.datasets import load_split
     from gensys.eval.digits_classifier import as_float_images, train_digits_classifier

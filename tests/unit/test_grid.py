@@ -40,6 +40,7 @@ def test_karras_grid_maps_noise_levels_to_model_times():
         karras_grid(S, 10, sigma_max=1e4)
 
 
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
 def test_step_orders_for_short_and_long_schedules():
     from gensys.diffusion import make_sampler
 

@@ -75,6 +75,7 @@ def test_conv_layer_has_nn_conv_parameters_and_output(strides, fast):
     np.testing.assert_allclose(ours.apply(params, x), flax_conv.apply(params, x), rtol=1e-5)
 
 
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
 def test_forward_mode_through_the_unet():
     # jax.jvp through the default UNet (XLA's convolutions) matches a finite difference;
     # the fast CPU gradients are the explicit option that gives forward mode up.

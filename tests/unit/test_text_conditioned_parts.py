@@ -101,6 +101,7 @@ def _depends_on_condition(module: nn.Module, make_args, shape):
     assert float(jnp.max(jnp.abs(out_a - out_b))) > 1e-6
 
 
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
 def test_networks_have_their_shapes_and_use_their_conditions():
     z = jax.random.normal(jax.random.key(1), (2, 8))
     x16 = jax.random.uniform(jax.random.key(2), (2, 16, 16, 1), minval=-1, maxval=1)
@@ -123,6 +124,7 @@ def test_networks_have_their_shapes_and_use_their_conditions():
         upsampling_layers(8, 24)
 
 
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
 def test_text_encoder_reads_up_to_each_length():
     tokens, lengths = captions.encode(["a thick, slanted seven", "an upright two"])
     encoder = GRUTextEncoder(len(captions.VOCABULARY), embed_dim=6, word_dim=4, hidden=8)

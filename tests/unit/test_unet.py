@@ -17,6 +17,7 @@ def test_sinusoidal_embedding_is_float32_and_distinguishes_999_from_1000():
         sinusoidal_embedding(jnp.zeros((2,)), 7)
 
 
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
 @pytest.mark.parametrize("classes", [None, 10])
 def test_unet_shapes_and_zero_initial_output(classes):
     net = UNet(
@@ -68,6 +69,7 @@ def test_time_embedding_reaches_the_output():
     assert np.allclose(a[0], b[0]) and np.abs(a[1] - b[1]).max() > 1e-3
 
 
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
 def test_bfloat16_compute_keeps_float32_parameters_outputs_and_close_gradients():
     # The GPU path: bf16 activations, float32 parameters, output, loss and gradients.
     def make(dtype):

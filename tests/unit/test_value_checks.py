@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 
 from gensys import diffusion as gd
 from gensys.data.datasets import get_spec
@@ -138,6 +139,7 @@ def _pix2pix(l1_weight: float):
     return recipe, batch
 
 
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
 def test_pix2pix_applies_its_l1_weight():
     weight = 7.0
     recipe, batch = _pix2pix(weight)
