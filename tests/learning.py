@@ -2,12 +2,11 @@
 tests (which apply a broken objective and assert these checks then fail).
 
 Each ``<family>_quality(seed, steps)`` trains a tiny model of that family through its real
-recipe (the same ``train_step`` the engine runs, jitted once, on one device) and returns a
-quality figure measured independently of the objective under test: for instance the
-diffusion check scores the model's noise prediction and its samples itself, so a broken
-loss cannot also break the yardstick. ``steps=0`` gives the untrained model's figure.
-The thresholds, derived from these functions over several seeds, are in
-``tests/integration/test_learning.py``.
+recipe and the engine's own step, and returns a quality figure measured independently of
+the objective under test: for instance the diffusion check scores the model's noise
+prediction and its samples itself, so a broken loss cannot also break the yardstick.
+``steps=0`` gives the untrained model's figure. The thresholds, derived from these
+functions over several seeds, are in ``tests/integration/test_learning.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +20,8 @@ import numpy as np
 from gensys.data.batches import BatchIterator, make_batch
 from gensys.data.datasets import get_spec, load_split
 from gensys.recipes import build_recipe
+from gensys.train import sharding
+from gensys.train.engine import Engine
 
 
 @functools.cache
@@ -29,14 +30,19 @@ def split(name: str, which: str, cache_dir: str):
 
 
 def fit(recipe, data, *, steps: int, batch_size: int, seed: int):
-    """``steps`` jitted training steps of ``recipe`` on ``data``; returns the state."""
+    """``steps`` training steps of ``recipe`` on ``data`` through the engine's own guarded,
+    sharded step (no checkpoints, metrics files or evaluation), on one device: at these
+    sizes splitting a batch over devices costs more than it saves; returns the recipe's
+    state."""
+    mesh = sharding.make_mesh(jax.devices()[:1])
+    engine = Engine.for_recipe(recipe, mesh)
     iterator = BatchIterator(data, batch_size, seed=seed, representation=recipe.representation)
     key = jax.random.key(seed)
-    state = recipe.init(jax.random.fold_in(key, 0), next(iterator))
-    train_step = jax.jit(recipe.train_step)
+    state = engine.init(jax.random.fold_in(key, 0), sharding.shard_batch(next(iterator), mesh))
     for i in range(steps):
-        state, _ = train_step(state, next(iterator), jax.random.fold_in(key, i + 1))
-    return state
+        batch = sharding.shard_batch(next(iterator), mesh)
+        state, _ = engine.train_step(state, batch, jax.random.fold_in(key, i + 1))
+    return state.model
 
 
 def whole(recipe, data) -> dict:

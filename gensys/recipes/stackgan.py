@@ -134,7 +134,7 @@ def build_stackgan(config: StackGANConfig, spec: DatasetSpec) -> TextConditioned
             adversarial = generator_loss(config.loss, out)
             kl = kl_to_standard_normal(mean, log_var)
             values = {"g_adversarial": adversarial, "kl": kl}
-            return adversarial + config.kl_weight * kl, variables, values
+            return adversarial + config.kl_weight * kl, (variables, values)
 
         return players_step(
             players, g_vars, fake, discriminator, optimizer, config.loss, real, phi,

@@ -125,7 +125,7 @@ def build_text2image(config: TextToImageConfig, spec: DatasetSpec) -> TextCondit
                 # The rolled partner of a padded example may be real; the mask is the pair's.
                 values["g_interpolated"] = generator_loss(config.loss, out_int) * jnp.roll(mask, 1)
                 per_example = per_example + config.interpolation_weight * values["g_interpolated"]
-            return per_example, variables, values
+            return per_example, (variables, values)
 
         players, stage_metrics = players_step(
             state.players, g_vars, fake, discriminator, optimizer, config.loss, x, phi,

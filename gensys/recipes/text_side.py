@@ -31,7 +31,7 @@ from gensys.gan.matching import joint_embedding_loss, matching_aware_discriminat
 from gensys.nets.dcgan import NORMS, DCGANDiscriminator, dcgan_stages
 from gensys.nets.text import GRUTextEncoder, ImageEncoder
 from gensys.recipes.gan import apply_tracking_stats
-from gensys.recipes.players import Players, two_player_step
+from gensys.recipes.players import GeneratorObjective, Players, two_player_step
 from gensys.recipes.state import make_optimizer, masked_mean
 
 
@@ -278,25 +278,19 @@ def players_step(
     phi: jax.Array,
     phi_mismatched: jax.Array,
     mask: jax.Array,
-    generator_objective: Callable[[Any, Any], tuple[jax.Array, Any, dict]],
+    generator_objective: GeneratorObjective,
     prefix: str = "train/",
     matching_aware: bool = True,
 ) -> tuple[Players, dict]:
     """A text-conditioned GAN's :func:`~gensys.recipes.players.two_player_step`: one
     matching-aware discriminator step on ``fake`` (made by the generator with variables
     ``g_vars``, whose batch statistics the players keep), then one generator step on
-    ``generator_objective(g_variables, d_variables) -> (per-example loss, g_variables with
-    new batch statistics, {name: per-example value})``."""
+    ``generator_objective``."""
     d_objective = matching_aware_objective(
         discriminator, loss, real, fake, phi, phi_mismatched, matching_aware
     )
-
-    def g_objective(variables, d_vars):
-        per_example, variables, values = generator_objective(variables, d_vars)
-        return per_example, (variables, values)
-
     return two_player_step(
-        players.replace(generator=g_vars), d_objective, g_objective, mask, optimizer,
+        players.replace(generator=g_vars), d_objective, generator_objective, mask, optimizer,
         prefix=prefix,
     )  # fmt: skip
 

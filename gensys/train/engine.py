@@ -11,6 +11,7 @@ that overflows a parameter, or a non-finite EMA).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,7 +54,21 @@ def to_host(x: jax.Array) -> np.ndarray:
 
 
 class Engine:
-    """The compiled functions of one recipe on one mesh."""
+    """The compiled functions of one recipe on one mesh. :meth:`for_recipe` gives the same
+    engine again for the same recipe and mesh, so a process that trains, resumes,
+    evaluates and samples one recipe (a notebook, a benchmark, the tests) traces and
+    compiles each function once."""
+
+    _cache: weakref.WeakKeyDictionary[Recipe, dict[Mesh, Engine]] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def for_recipe(cls, recipe: Recipe, mesh: Mesh) -> Engine:
+        """The engine of ``recipe`` on ``mesh``, built on first use (kept while the recipe
+        lives)."""
+        engines = cls._cache.setdefault(recipe, {})
+        if mesh not in engines:
+            engines[mesh] = cls(recipe, mesh)
+        return engines[mesh]
 
     def __init__(self, recipe: Recipe, mesh: Mesh):
         if recipe.representation not in REPRESENTATIONS:
@@ -112,6 +127,11 @@ class Engine:
 
     def init(self, key: jax.Array, example_batch: dict[str, jax.Array]) -> LoopState:
         return self._init(key, example_batch)
+
+    def state_template(self, key: jax.Array, spec: DatasetSpec, batch_size: int) -> LoopState:
+        """The shapes, dtypes and shardings of a state, to restore a checkpoint into: traced
+        with ``jax.eval_shape``, so nothing is compiled or computed."""
+        return jax.eval_shape(self._init, key, self.example_batch(spec, batch_size))
 
     def train_step(self, state: LoopState, batch: dict[str, jax.Array], key: jax.Array):
         """One guarded step; ``state`` is donated (do not use it afterwards)."""

@@ -26,7 +26,6 @@ import math
 import signal
 import threading
 import time
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -94,12 +93,9 @@ class _Run:
         return self.engine.init(self.key(_INIT), sharding.shard_batch(local, self.engine.mesh))
 
     def template_state(self) -> LoopState:
-        """The shapes, dtypes and shardings of a state, to restore a checkpoint into: traced
-        with ``jax.eval_shape``, so nothing is compiled or computed."""
-        example = self.engine.example_batch(
-            get_spec(self.config.data.name), self.config.data.batch_size
-        )
-        return jax.eval_shape(self.engine.init, self.key(_INIT), example)
+        """An abstract state of this run's shapes to restore a checkpoint into."""
+        c = self.config
+        return self.engine.state_template(self.key(_INIT), get_spec(c.data.name), c.data.batch_size)
 
     def evaluate(self, state: LoopState, step: int) -> dict[str, float]:
         c = self.config
@@ -171,12 +167,6 @@ class _Run:
             self.writer.close()  # metrics are flushed even when the last save failed
 
 
-# One engine (its jitted, already compiled functions) per recipe and mesh, for as long as the
-# recipe lives: training, resuming, evaluating and sampling the same recipe in one process
-# (a notebook, a benchmark, the tests) trace and compile each function once.
-_ENGINES: weakref.WeakKeyDictionary[Recipe, dict[Any, Engine]] = weakref.WeakKeyDictionary()
-
-
 def _setup(config: ExperimentConfig, workdir: str | Path, recipe: Recipe) -> _Run:
     if not isinstance(recipe, Recipe):
         raise TypeError(
@@ -186,14 +176,11 @@ def _setup(config: ExperimentConfig, workdir: str | Path, recipe: Recipe) -> _Ru
     workdir = Path(workdir).absolute()
     mesh = sharding.make_mesh()
     sharding.check_batch_size(config.data.batch_size, mesh, "data.batch_size")
-    engine = _ENGINES.setdefault(recipe, {}).get(mesh)
-    if engine is None:
-        engine = _ENGINES[recipe][mesh] = Engine(recipe, mesh)
     is_main = jax.process_index() == 0
     return _Run(
         config=config,
         workdir=workdir,
-        engine=engine,
+        engine=Engine.for_recipe(recipe, mesh),
         checkpointer=Checkpointer(
             workdir / "checkpoints", max_to_keep=config.train.keep_checkpoints
         ),
@@ -231,17 +218,13 @@ def _train(run: _Run) -> TrainResult:
         raise ValueError("train.max_seconds needs one process: hosts' clocks would disagree")
     step = 0
     # Resuming restores into an abstract template; only a fresh start initialises (on data).
-    restored = (
-        run.checkpointer.restore_latest(run.template_state())
-        if run.checkpointer.all_steps()
-        else None
-    )
-    state = run.fresh_state(data) if restored is None else None
+    restored = run.checkpointer.restore_latest(run.template_state())
     if restored is not None:
         step, state, meta = restored
         iterator.set_state(meta["data"])
         logging.info("resumed from step %d in %s", step, run.checkpointer.directory)
     else:
+        state = run.fresh_state(data)
         logging.info(
             "training %s on %s/%s (%d examples) for %d steps on %d device(s)",
             c.family,

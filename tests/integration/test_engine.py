@@ -40,13 +40,13 @@ def assert_trees_equal(a, b):
 
 def test_step_traced_once_across_epochs_with_short_last_batch(tmp_path, data_cache, monkeypatch):
     engines = []
-    original = loop.Engine
+    original = loop.Engine.for_recipe
 
-    def spy(*args, **kwargs):
-        engines.append(original(*args, **kwargs))
+    def spy(recipe, mesh):
+        engines.append(original(recipe, mesh))
         return engines[-1]
 
-    monkeypatch.setattr(loop, "Engine", spy)
+    monkeypatch.setattr(loop.Engine, "for_recipe", spy)
     # 20 examples in batches of 8: every third batch is short (4 real + 4 padding).
     result = loop.train(toy_config(data_cache, num_steps=7), tmp_path, make_toy_recipe())
     assert result.step == 7

@@ -82,7 +82,7 @@ def test_autoregressive_beats_independent_pixels(cache):
 def test_pix2pix_translates_edges_to_digits(cache):
     """pix2pix edges -> digits at 16x16 (U-Net 16/32, PatchGAN 16/32), 80 steps at batch 16.
 
-    Held-out L1 to the targets: trained 0.100 +- 0.002, untrained 0.678 +- 0.001; the
+    Held-out L1 to the targets: trained 0.100 +- 0.001, untrained 0.678 +- 0.001; the
     edge maps themselves are at 0.512. Bound: 0.25, half the input's.
     """
     quality = learning.pix2pix_quality(0, 80, cache)
@@ -93,7 +93,7 @@ def test_text_to_image_follows_the_caption(cache):
     """GAN-INT-CLS at 8x8 (width 16, GRU text encoder, lr 2e-3), 400 steps at batch 32.
 
     Agreement of the digits classifier with the caption's digit on images generated for
-    the 297 test captions: trained 0.742 +- 0.016, untrained 0.125 (all three seeds);
+    the 297 test captions: trained 0.725 +- 0.027, untrained 0.125 (all three seeds);
     chance about 0.1. Bound 0.4. (At 250 steps the seeds spread 0.40-0.56: too close.)
     """
     quality = learning.text2image_quality(0, 400, cache)
