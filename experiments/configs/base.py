@@ -178,4 +178,8 @@ def autoregressive_on_binarized_mnist(
     config.train.eval_every = 5000
     config.train.sample_every = 5000
     config.train.num_samples = 16
+    # Model selection on valid: keep the best checkpoint, stop after 4 evaluations without
+    # improvement.
+    config.train.best_metric = "eval/nll_nats"
+    config.train.patience = 4
     return config

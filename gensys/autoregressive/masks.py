@@ -6,7 +6,9 @@
   ``m^l(k) >= m^{l-1}(k')`` (eq. 12), output weights where ``m^0(d) > m^L(k)`` (eq. 13), so
   output ``d`` depends only on the inputs before it in the ordering. Several mask sets
   (orderings and connectivities) train one network order- and connectivity-agnostically
-  (Sec. 4.2); :func:`made_masks` draws them reproducibly from a seed.
+  (Sec. 4.2); :func:`made_masks` draws them reproducibly from a seed. The direct
+  input-to-output connection (the paper's code, ``direct_input_connect``) is masked by
+  :func:`direct_masks`: input ``j`` reaches output ``d`` iff ``m^0(j) < m^0(d)``.
 - Masked convolutions (van den Oord et al. 2016, "Pixel Recurrent Neural Networks",
   Sec. 3.4): in raster order a kernel may see the rows above its centre and the
   pixels left of it on the centre row; type ``"A"`` (the first layer) excludes the
@@ -64,6 +66,17 @@ def made_masks(
         orders.append(order)
     masks = tuple(np.stack(m).astype(np.float32) for m in per_layer)
     return np.stack(orders), masks
+
+
+def direct_masks(orders: np.ndarray) -> np.ndarray:
+    """``[K, D, D]`` float32 masks of a direct input-to-output layer, one per ordering in
+    ``orders [K, D]``: entry ``[k, j, d]`` is 1 iff input ``j`` comes before ``d`` in
+    ordering ``k`` (a fully visible sigmoid belief network inside MADE)."""
+    orders = np.asarray(orders)
+    if orders.ndim != 2:
+        raise ValueError(f"orders must be [num_orders, D], got shape {orders.shape}")
+    positions = np.argsort(orders, axis=1)  # positions[k, i]: where input i comes in order k
+    return (positions[:, :, None] < positions[:, None, :]).astype(np.float32)
 
 
 def raster_kernel_mask(kernel_shape: tuple[int, int], mask_type: str) -> np.ndarray:

@@ -138,6 +138,7 @@ def build_model(
     num_heads: int = 4,
     num_masks: int = 1,
     order_agnostic: bool = False,
+    direct_connection: bool = False,
     num_classes: int | None = None,
 ) -> AutoregressiveModel:
     """The network of ``architecture`` for images ``image_shape`` of ``num_levels`` levels.
@@ -145,8 +146,8 @@ def build_model(
     ``hidden``: NADE's hidden units, each MADE hidden layer's width, the convolutional and
     recurrent networks' feature maps, the Transformer's width. ``num_layers``: MADE's
     hidden layers, PixelCNN's residual blocks, the gated PixelCNN's gated layers, the
-    Row LSTM layers, the Transformer blocks. ``num_classes``: class conditioning (gated
-    PixelCNN only).
+    Row LSTM layers, the Transformer blocks. ``direct_connection``: MADE's masked
+    input-to-output layer. ``num_classes``: class conditioning (gated PixelCNN only).
     """
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
@@ -162,13 +163,20 @@ def build_model(
         raise ValueError(f"hidden and num_layers must be >= 1, got {hidden}, {num_layers}")
     if num_masks != 1 and architecture != "made":
         raise ValueError(f"num_masks is MADE's; {architecture} has one ordering")
+    if direct_connection and architecture != "made":
+        raise ValueError(f"direct_connection is MADE's, not {architecture}'s")
     image_shape = tuple(image_shape)
     conv = dict(kernel_size=kernel_size, first_kernel_size=first_kernel_size)
     networks = {
         "fvsbn": lambda: FVSBN(image_shape, num_levels),
         "nade": lambda: NADE(image_shape, num_levels, hidden),
         "made": lambda: MADE(
-            image_shape, num_levels, (hidden,) * num_layers, num_masks, order_agnostic
+            image_shape,
+            num_levels,
+            (hidden,) * num_layers,
+            num_masks,
+            order_agnostic,
+            direct=direct_connection,
         ),
         "pixelcnn": lambda: PixelCNN(num_levels, hidden, num_layers, **conv),
         "gated_pixelcnn": lambda: GatedPixelCNN(

@@ -3,8 +3,10 @@
 ``h_i = sigmoid(c + W_{<i} x_{<i})`` and ``logits_i = b_i + V_i h_i`` (eqs. 2-3), in raster
 order: every conditional shares the hidden layer's weights ``W [D, H]``, so the
 pre-activations of all ``D`` conditionals come from one running sum, ``O(D H)`` per
-image. Outputs are categorical over the ``L`` levels (``V [D, H, L]``; for binary data
-the paper's sigmoid).
+image (a scan over the pixels here). That is an MLP's order of work, but ``D H``
+sigmoids per image where an MLP of ``H`` units has ``H``: NADE stays several times
+slower per image than MADE of the same width. Outputs are categorical over the ``L``
+levels (``V [D, H, L]``; for binary data the paper's sigmoid).
 
 Cached sampling keeps that running sum ``a [B, H]`` and adds ``x_{t-1} W_{t-1}`` per
 step (``O(H L)``), against ``O(D H L)`` for re-running the network.
@@ -40,11 +42,19 @@ class NADE(nn.Module):
 
     def __call__(self, onehot: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         x = intensity(onehot).reshape(onehot.shape[0], -1)
-        contributions = x[:, :, None] * self.w[None]
-        # Exclusive running sum: pixel i's pre-activation holds the pixels before it.
-        pre = self.c + jnp.cumsum(contributions, axis=1) - contributions
-        logits = jnp.einsum("bdh,dhl->bdl", jax.nn.sigmoid(pre), self.v) + self.b
-        return logits.reshape(onehot.shape)
+
+        # The running sum as a scan over pixels: each step touches [B, H] values that stay
+        # in cache, where a cumsum over a materialised [B, D, H] tensor streams it through
+        # memory several times (238 vs 870 ms per training step at B=100, D=784, H=500 on
+        # two CPU cores).
+        def pixel(pre, inputs):
+            x_i, w_i, v_i, b_i = inputs
+            logits_i = jax.nn.sigmoid(pre) @ v_i + b_i
+            return pre + x_i[:, None] * w_i[None], logits_i
+
+        start = jnp.broadcast_to(self.c, (x.shape[0], self.hidden)).astype(x.dtype)
+        _, logits = jax.lax.scan(pixel, start, (x.T, self.w, self.v, self.b))
+        return jnp.swapaxes(logits, 0, 1).reshape(onehot.shape)
 
     def init_cache(self, num: int) -> jax.Array:
         return jnp.broadcast_to(self.c, (num, self.hidden))

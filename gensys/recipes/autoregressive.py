@@ -47,6 +47,7 @@ class AutoregressiveConfig:
     num_heads: int = 4
     num_masks: int = 1  # MADE: mask sets trained and ensembled
     order_agnostic: bool = False  # MADE: mask sets beyond the first use random orderings
+    direct_connection: bool = False  # MADE: masked input-to-output weights beside the hidden
     class_conditional: bool = False  # gated PixelCNN
     learning_rate: float = 1e-3
     warmup_steps: int = 0
@@ -80,6 +81,7 @@ def model_of(config: AutoregressiveConfig, spec: DatasetSpec) -> AutoregressiveM
         num_heads=config.num_heads,
         num_masks=config.num_masks,
         order_agnostic=config.order_agnostic,
+        direct_connection=config.direct_connection,
         num_classes=spec.num_classes if config.class_conditional else None,
     )
 

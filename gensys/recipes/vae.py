@@ -77,6 +77,7 @@ class VAEConfig:
     kl_warmup_steps: int = 0
     learning_rate: float = 1e-3
     warmup_steps: int = 0
+    decay_steps: int = 0  # > 0: cosine decay of the learning rate to 1 % by this step
     grad_clip_norm: float = 10.0
     ema_decay: float = 0.999
     iwae_samples: int = 100  # K of eval/nll_nats (5000 for the literature's figures)
@@ -121,7 +122,10 @@ def make_vae_recipe(config: VAEConfig, spec: DatasetSpec) -> Recipe:
         encoder = GaussianEncoder(config.hidden, config.latent_dim, config.activation)
         decoder = Decoder(decoder_hidden, spec.image_shape, out_per_pixel, config.activation)
     optimizer = make_optimizer(
-        config.learning_rate, warmup_steps=config.warmup_steps, grad_clip_norm=config.grad_clip_norm
+        config.learning_rate,
+        warmup_steps=config.warmup_steps,
+        grad_clip_norm=config.grad_clip_norm,
+        decay_steps=config.decay_steps,
     )
     dims = math.prod(spec.image_shape)
     channels = spec.image_shape[-1]

@@ -41,6 +41,22 @@ class TrainConfig:
     # > 0: also stop once this many seconds of training have passed in this invocation
     # (then save, sample and evaluate as at the last step); one process only.
     max_seconds: float = 0.0
+    # An eval metric ("eval/nll_nats"): each evaluation that improves it saves the state as
+    # the run's best checkpoint (workdir/best); "" keeps no best checkpoint.
+    best_metric: str = ""
+    best_mode: str = "min"  # "min" or "max": which way best_metric improves
+    # > 0: stop after this many evaluations in a row without improving best_metric.
+    patience: int = 0
+
+    def __post_init__(self):
+        if self.patience and not (self.best_metric and self.eval_every):
+            raise ValueError(
+                f"train.patience={self.patience} stops on evaluations of train.best_metric: "
+                f"set train.best_metric (got {self.best_metric!r}) and train.eval_every "
+                f"(got {self.eval_every})"
+            )
+        if self.best_mode not in ("min", "max"):
+            raise ValueError(f"train.best_mode must be 'min' or 'max', got {self.best_mode!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +66,13 @@ class EvalConfig:
     split: str = "test"
     batch_size: int = 256
     max_examples: int | None = None
+    # Which checkpoint --mode=eval and --mode=sample read: "latest", or "best" (kept when
+    # train.best_metric is set).
+    checkpoint: str = "latest"
+
+    def __post_init__(self):
+        if self.checkpoint not in ("latest", "best"):
+            raise ValueError(f"eval.checkpoint must be 'latest' or 'best', got {self.checkpoint!r}")
 
 
 @dataclasses.dataclass(frozen=True)

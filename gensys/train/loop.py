@@ -12,6 +12,11 @@ checkpointed, so a resumed run repeats exactly what an uninterrupted run does
 ``sample_every`` steps and at the end) and at the end the recipe's figures
 (``samples/<name>_<n>.png``, e.g. a VAE's reconstructions).
 
+With ``train.best_metric`` (an eval metric such as ``eval/nll_nats``), every evaluation
+that improves it also saves the state to ``best/`` (one checkpoint, read back with
+``eval.checkpoint="best"`` or :func:`load_best`), and ``train.patience`` evaluations in a
+row without improvement end the run early (:mod:`gensys.train.best`).
+
 SIGTERM saves a checkpoint at the current step and returns normally; reaching
 ``train.max_seconds`` ends the run as its last step would. More than
 ``nonfinite_budget`` skipped non-finite steps (checked at each log step) stop the
@@ -39,6 +44,7 @@ from gensys.data.datasets import ArraySplit, DatasetNotAvailableError, get_spec,
 from gensys.eval.grids import save_grid, save_points
 from gensys.recipes.recipe import Recipe
 from gensys.train import sharding
+from gensys.train.best import BestEvaluation
 from gensys.train.checkpointing import Checkpointer
 from gensys.train.config import ExperimentConfig
 from gensys.train.engine import Engine, LoopState
@@ -73,6 +79,7 @@ class _Run:
     writer: MetricWriter
     base_key: jax.Array
     is_main: bool
+    best_checkpointer: Checkpointer | None = None  # workdir/best, when a best is kept or read
 
     def key(self, stream: int) -> jax.Array:
         return jax.random.fold_in(self.base_key, stream)
@@ -163,6 +170,8 @@ class _Run:
     def close(self) -> None:
         try:
             self.checkpointer.close()
+            if self.best_checkpointer is not None:
+                self.best_checkpointer.close()
         finally:
             self.writer.close()  # metrics are flushed even when the last save failed
 
@@ -177,6 +186,7 @@ def _setup(config: ExperimentConfig, workdir: str | Path, recipe: Recipe) -> _Ru
     mesh = sharding.make_mesh()
     sharding.check_batch_size(config.data.batch_size, mesh, "data.batch_size")
     is_main = jax.process_index() == 0
+    keeps_best = bool(config.train.best_metric) or config.eval.checkpoint == "best"
     return _Run(
         config=config,
         workdir=workdir,
@@ -187,6 +197,7 @@ def _setup(config: ExperimentConfig, workdir: str | Path, recipe: Recipe) -> _Ru
         writer=MetricWriter(workdir, enabled=is_main),
         base_key=jax.random.key(config.train.seed),
         is_main=is_main,
+        best_checkpointer=Checkpointer(workdir / "best", max_to_keep=1) if keeps_best else None,
     )
 
 
@@ -217,11 +228,15 @@ def _train(run: _Run) -> TrainResult:
     if c.train.max_seconds and jax.process_count() > 1:
         raise ValueError("train.max_seconds needs one process: hosts' clocks would disagree")
     step = 0
+    t = c.train
+    best = BestEvaluation(t.best_metric, t.best_mode, t.patience) if t.best_metric else None
     # Resuming restores into an abstract template; only a fresh start initialises (on data).
     restored = run.checkpointer.restore_latest(run.template_state())
     if restored is not None:
         step, state, meta = restored
         iterator.set_state(meta["data"])
+        if best is not None:
+            best.restore(meta.get("best"))
         logging.info("resumed from step %d in %s", step, run.checkpointer.directory)
     else:
         state = run.fresh_state(data)
@@ -236,7 +251,22 @@ def _train(run: _Run) -> TrainResult:
         )
 
     def save(at_step: int) -> None:
-        run.checkpointer.save(at_step, state, {"data": iterator.get_state(), "step": at_step})
+        meta = {"data": iterator.get_state(), "step": at_step}
+        if best is not None:
+            meta["best"] = best.to_meta()
+        run.checkpointer.save(at_step, state, meta)
+
+    def evaluate(at_step: int) -> dict[str, float]:
+        metrics = run.evaluate(state, at_step)
+        if best is not None:
+            if best.update(at_step, metrics):
+                run.best_checkpointer.save(at_step, state, {"step": at_step, **best.to_meta()})
+                logging.info("step %d: best %s so far, saved to %s", at_step, best.metric,
+                             run.best_checkpointer.directory)  # fmt: skip
+            record = {f"best/{best.metric}": best.value, "best/step": best.step}
+            run.writer.write(at_step, record)
+            metrics.update(record)
+        return metrics
 
     train_key = run.key(_TRAIN)
     pending: list[dict[str, jax.Array]] = []
@@ -253,8 +283,15 @@ def _train(run: _Run) -> TrainResult:
         desc=c.family,
     )
     deadline = time.perf_counter() + (c.train.max_seconds or math.inf)
+    evaluated_at = None  # the step of the last evaluation, so the end does not repeat it
+    stopped_early = best is not None and best.should_stop
+    if stopped_early:
+        logging.info(
+            "stopped early before (best %s %.6g at step %d); nothing to do",
+            best.metric, best.value, best.step,
+        )  # fmt: skip
     with bar, _sigterm_flag() as stop:
-        while step < c.train.num_steps:
+        while step < c.train.num_steps and not stopped_early:
             batch = sharding.shard_batch(next(iterator), engine.mesh)
             state, metrics = engine.train_step(state, batch, jax.random.fold_in(train_key, step))
             pending.append(metrics)
@@ -282,12 +319,22 @@ def _train(run: _Run) -> TrainResult:
                         f"(budget {c.train.nonfinite_budget}); the state was kept at the last "
                         f"finite step. Lower the learning rate or check the data."
                     )
-            if step % c.train.checkpoint_every == 0 or last or stop.is_set():
+            # Evaluate before saving, so the checkpoint's best record includes this step.
+            if (c.train.eval_every and step % c.train.eval_every == 0) or last:
+                last_metrics.update(evaluate(step))
+                evaluated_at = step
+                stopped_early = best is not None and best.should_stop
+            if step % c.train.checkpoint_every == 0 or last or stop.is_set() or stopped_early:
                 save(step)
             if c.train.sample_every and step % c.train.sample_every == 0 and not last:
                 run.write_samples(state, step)
-            if c.train.eval_every and step % c.train.eval_every == 0 and not last:
-                run.evaluate(state, step)
+            if stopped_early:
+                logging.info(
+                    "early stop at step %d: %s has not improved for %d evaluations (best "
+                    "%.6g at step %d)", step, best.metric, best.stale_evaluations, best.value,
+                    best.step,
+                )  # fmt: skip
+                break
             if stop.is_set():
                 interrupted = True
                 logging.warning("SIGTERM: saved step %d in %s; exiting", step, run.workdir)
@@ -296,19 +343,27 @@ def _train(run: _Run) -> TrainResult:
                 logging.info("train.max_seconds reached at step %d", step)
                 break
     run.checkpointer.wait()
+    if run.best_checkpointer is not None:
+        run.best_checkpointer.wait()
+    nothing_done = restored is not None and (
+        restored[0] >= c.train.num_steps or (best is not None and evaluated_at is None
+                                            and best.should_stop)
+    )  # fmt: skip
     if not interrupted:
-        if restored is not None and restored[0] >= c.train.num_steps:
-            logging.info("already trained for %d steps; nothing to do", restored[0])
+        if nothing_done:
+            logging.info("already trained to step %d; nothing to do", restored[0])
         else:
             run.write_samples(state, step)
             run.write_figures(state, step)
-            last_metrics.update(run.evaluate(state, step))
+            if evaluated_at != step:
+                last_metrics.update(evaluate(step))
     run.writer.flush()
     return TrainResult(step=step, state=state, interrupted=interrupted, last_metrics=last_metrics)
 
 
 def evaluate(config: ExperimentConfig, workdir: str | Path, recipe: Recipe) -> dict[str, float]:
-    """Evaluates the latest checkpoint on ``config.eval.split``; appends to ``metrics.jsonl``."""
+    """Evaluates the latest checkpoint (the best one with ``eval.checkpoint="best"``) on
+    ``config.eval.split``; appends to ``metrics.jsonl``."""
     run = _setup(config, workdir, recipe)
     try:
         step, state = _restore_or_fail(run)
@@ -323,8 +378,9 @@ def sample(
     recipe: Recipe,
     path: str | Path | None = None,
 ) -> Path:
-    """Writes a grid of ``config.train.num_samples`` samples from the latest checkpoint (and
-    the recipe's figures, if it makes any); returns the path of the sample grid."""
+    """Writes a grid of ``config.train.num_samples`` samples from the latest checkpoint (the
+    best one with ``eval.checkpoint="best"``) and the recipe's figures, if it makes any;
+    returns the path of the sample grid."""
     run = _setup(config, workdir, recipe)
     try:
         step, state = _restore_or_fail(run)
@@ -345,8 +401,9 @@ def _sample_name(run: _Run, step: int) -> str:
 def load_latest(
     config: ExperimentConfig, workdir: str | Path, recipe: Recipe
 ) -> tuple[int, LoopState, Engine]:
-    """The latest checkpoint of ``workdir`` as ``(step, state, engine)``, for one's own
-    evaluation code (benchmarks, notebooks); ``FileNotFoundError`` when there is none."""
+    """The latest checkpoint of ``workdir`` (the best one with ``eval.checkpoint="best"``)
+    as ``(step, state, engine)``, for one's own evaluation code (benchmarks, notebooks);
+    ``FileNotFoundError`` when there is none."""
     run = _setup(config, workdir, recipe)
     try:
         step, state = _restore_or_fail(run)
@@ -355,12 +412,22 @@ def load_latest(
         run.close()
 
 
+def load_best(
+    config: ExperimentConfig, workdir: str | Path, recipe: Recipe
+) -> tuple[int, LoopState, Engine]:
+    """The best checkpoint of ``workdir`` by ``train.best_metric`` as ``(step, state,
+    engine)``; ``FileNotFoundError`` when the run kept none."""
+    config = dataclasses.replace(config, eval=dataclasses.replace(config.eval, checkpoint="best"))
+    return load_latest(config, workdir, recipe)
+
+
 def _restore_or_fail(run: _Run) -> tuple[int, LoopState]:
-    restored = run.checkpointer.restore_latest(run.template_state())
+    best = run.config.eval.checkpoint == "best"
+    checkpointer = run.best_checkpointer if best else run.checkpointer
+    restored = checkpointer.restore_latest(run.template_state())
     if restored is None:
-        raise FileNotFoundError(
-            f"no checkpoint in {run.checkpointer.directory}; train first (--mode=train)"
-        )
+        hint = "train with train.best_metric set" if best else "train first (--mode=train)"
+        raise FileNotFoundError(f"no checkpoint in {checkpointer.directory}; {hint}")
     return restored[0], restored[1]
 
 

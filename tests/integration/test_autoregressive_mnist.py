@@ -10,6 +10,7 @@ from gensys.data.batches import make_batch
 from gensys.data.datasets import load_split
 from gensys.recipes.registry import build_recipe
 from gensys.train import loop
+from tests import learning
 from tests.conftest import recipe_of, shared_data
 from tests.integration.test_autoregressive import MODELS, tiny
 
@@ -45,3 +46,23 @@ def test_recipe_trains_a_step_and_evaluates(model, data_cache):
     # A nearly untrained model: about 784 ln 2 nats, finite.
     assert 0.5 * 784 * np.log(2) < float(metrics["train/nll_nats"]) < 2 * 784 * np.log(2)
     assert np.all(np.isfinite(per_image["nll_nats"]))
+
+
+def test_made_beats_fvsbn_on_binarized_mnist(data_cache):
+    """MADE with the direct input-to-output connection (one hidden layer of 128 ReLUs)
+    against FVSBN, each 300 steps at batch 100 and Adam at 3e-3 on the first 5,000
+    training images.
+
+    Exact NLL of the first 1,000 valid images over seeds 0, 1, 2: FVSBN 153.30, 153.25,
+    153.20; MADE 115.09, 119.44, 116.23; MADE without the direct connection 150.37,
+    157.38, 153.02, level with FVSBN (an output sees the pixel before it only through the
+    few hidden units whose degree lies between them: see gensys.nets.made). Bound: MADE at
+    least 20 nats below FVSBN, 14 nats from MADE's worst seed and 17 from the best seed
+    without the direct connection.
+    """
+    directory, cache = str(shared_data("binarized_mnist")), str(data_cache)
+    fvsbn = learning.binarized_mnist_autoregressive_nll("fvsbn", 0, 300, directory, cache)
+    made = learning.binarized_mnist_autoregressive_nll(
+        "made", 0, 300, directory, cache, hidden=128, num_layers=1, direct_connection=True
+    )
+    assert made < fvsbn - 20.0, (made, fvsbn)

@@ -5,7 +5,7 @@ Each threshold sits between the trained and the untrained figures measured over 
 0, 1 and 2 with the same function (``tests/learning.py``), several spreads from each; the
 figures are in each test's docstring (mean +- standard deviation over the three seeds;
 ``python -c "from tests import learning; print(learning.<family>_quality(seed, steps,
-dir))"`` reproduces one). ``tests/unit/test_mutants.py`` breaks each objective and checks
+dir))"`` reproduces one). ``tests/integration/test_mutants.py`` breaks each objective and checks
 that these tests then fail.
 """
 
