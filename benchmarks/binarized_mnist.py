@@ -117,11 +117,11 @@ def _has_test_split() -> bool:
 
 def train_and_measure(model: str, workdir: Path, out: Path) -> dict:
     """Trains ``model`` (or resumes it), then evaluates its best checkpoint."""
-    import dataclasses
     import shutil
 
     import jax
 
+    from gensys.data.datasets import load_split
     from gensys.eval.grids import save_grid
     from gensys.recipes import recipe_for
     from gensys.train import loop
@@ -161,19 +161,16 @@ def train_and_measure(model: str, workdir: Path, out: Path) -> dict:
     }
     final_changes = {"model.iwae_samples": 5000} if config.family == "vae" else {}
     for split in ["valid", "test"] if _has_test_split() else ["valid"]:
-        eval_config = _typed(name, overrides, **{"eval.split": split, **final_changes})
-        eval_config = dataclasses.replace(
-            eval_config, eval=dataclasses.replace(eval_config.eval, max_examples=None)
-        )
+        # The whole split, from the best checkpoint, with the final K for the VAE.
+        changes = {"eval.split": split, "eval.max_examples": None, "eval.checkpoint": "best"}
+        eval_config = _typed(name, overrides, **changes, **final_changes)
         tick = time.perf_counter()
-        metrics = engine_evaluate(eval_config, workdir)
+        metrics = loop.evaluate(eval_config, workdir, recipe_for(eval_config))
         row[f"{split}_nll"] = metrics["eval/nll_nats"]
         row[f"{split}_eval_seconds"] = time.perf_counter() - tick
         logging.info("%s: %s NLL %.2f nats", model, split, row[f"{split}_nll"])
     # Samples beside real valid digits.
     images = engine.sample(state, jax.random.key(0), SAMPLES)
-    from gensys.data.datasets import load_split
-
     real = load_split("binarized_mnist", "valid", data_dir=_data_dir()).images[:SAMPLES]
     real = 2.0 * real.astype(np.float32) - 1.0
     picture = out / "binarized_mnist" / f"{model}_samples.png"
@@ -191,17 +188,6 @@ def _ended_by(result, config, seconds: float) -> str:
     if config.train.max_seconds and seconds >= config.train.max_seconds:
         return "time budget"
     return "patience"
-
-
-def engine_evaluate(config, workdir: Path) -> dict:
-    """The best checkpoint of ``workdir`` evaluated with ``config`` (its split, its K)."""
-    import dataclasses
-
-    from gensys.recipes import recipe_for
-    from gensys.train import loop
-
-    config = dataclasses.replace(config, eval=dataclasses.replace(config.eval, checkpoint="best"))
-    return loop.evaluate(config, workdir, recipe_for(config))
 
 
 def curves(workdir: Path, out: Path) -> dict:
