@@ -26,11 +26,16 @@ def start_runtime(cpu_devices: int = 2) -> None:
 
 def experiment_config(name: str, *, num_steps: int | None = None, overrides: Sequence[str] = ()):
     """``experiments/configs/<name>.py`` as a ConfigDict, with ``train.num_steps`` set and
-    each ``key=value`` override applied (values read as Python literals, e.g. ``'glow'``)."""
+    each ``key=value`` override applied (values read as Python literals; a value that is not
+    one, e.g. ``model.optimizer=adagrad``, is taken as a string)."""
     raw = importlib.import_module(f"experiments.configs.{name}").get_config()
     for item in overrides:
         key, value = item.split("=", 1)
-        raw.update_from_flattened_dict({key: ast.literal_eval(value)})
+        try:
+            parsed = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            parsed = value
+        raw.update_from_flattened_dict({key: parsed})
     if num_steps is not None:
         raw.train.num_steps = int(num_steps)
     if raw.data.dir is None and raw.data.name in LOCAL_DATA_DIRS:

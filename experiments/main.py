@@ -77,18 +77,16 @@ def main(argv: list[str]) -> None:
 def parse_flags(argv: list[str]) -> list[str]:
     """absl's parsing, with an unknown ``--config.<path>`` named and its section's fields
     listed (ml_collections alone raises ``AttributeError: "'name'"``)."""
+    # The config file is executed once: its parser's result is kept for the error message.
+    parser, loaded = flags.FLAGS["config"].parser, []
+    load = parser.parse
+    parser.parse = lambda argument: loaded.append(load(argument)) or loaded[-1]
     try:
         return flags.FLAGS(argv)
     except (AttributeError, KeyError) as err:
-        import importlib.util
-
-        paths = [a.split("=", 1)[1] for a in argv if a.startswith("--config=")]
-        if not paths:
+        if not loaded:
             raise
-        spec = importlib.util.spec_from_file_location("_config_file", paths[-1])
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        raw = module.get_config()
+        raw = loaded[-1]
         overrides = [
             a.split("=", 1)[0][len("--config.") :] for a in argv if a.startswith("--config.")
         ]
@@ -103,6 +101,8 @@ def parse_flags(argv: list[str]) -> list[str]:
                     ) from err
                 node, where = node[name], f"{where}.{name}"
         raise
+    finally:
+        del parser.parse  # the class's own method again
 
 
 if __name__ == "__main__":

@@ -204,8 +204,9 @@ def convert_torch_checkpoint(source: str, destination: str) -> None:
         import torch
     except ImportError as error:
         raise SystemExit("converting a .pth file needs PyTorch: pip install torch") from error
-    state = {k: v.numpy() for k, v in torch.load(source, map_location="cpu").items()
-             if not k.endswith(_IGNORED_SUFFIXES)}  # fmt: skip
+    # weights_only: a .pth is a pickle; only tensors are read, no code it may carry runs.
+    loaded = torch.load(source, map_location="cpu", weights_only=True)
+    state = {k: v.numpy() for k, v in loaded.items() if not k.endswith(_IGNORED_SUFFIXES)}
     variables_from_state_dict(state)
     np.savez(destination, **state)
 

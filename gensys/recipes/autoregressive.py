@@ -49,10 +49,11 @@ class AutoregressiveConfig:
     order_agnostic: bool = False  # MADE: mask sets beyond the first use random orderings
     direct_connection: bool = False  # MADE: masked input-to-output weights beside the hidden
     class_conditional: bool = False  # gated PixelCNN
+    optimizer: str = "adam"  # or "adagrad" (the MADE paper's)
     learning_rate: float = 1e-3
     warmup_steps: int = 0
     decay_steps: int = 0
-    grad_clip_norm: float = 1.0
+    grad_clip_norm: float = 1.0  # 0: no clipping
     weight_decay: float = 0.0
     ema_decay: float = 0.999
     cached_sampling: bool = True
@@ -93,9 +94,10 @@ def make_autoregressive_recipe(config: AutoregressiveConfig, spec: DatasetSpec) 
     optimizer = make_optimizer(
         config.learning_rate,
         warmup_steps=config.warmup_steps,
-        grad_clip_norm=config.grad_clip_norm,
+        grad_clip_norm=config.grad_clip_norm or None,
         weight_decay=config.weight_decay,
         decay_steps=config.decay_steps,
+        name=config.optimizer,
     )
 
     def labels_of(batch):

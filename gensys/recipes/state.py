@@ -46,6 +46,9 @@ def ema_update(ema_params: Any, params: Any, decay: jax.Array) -> Any:
     return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema_params, params)
 
 
+OPTIMIZERS = ("adam", "adagrad")
+
+
 def make_optimizer(
     learning_rate: float,
     *,
@@ -56,8 +59,13 @@ def make_optimizer(
     weight_decay: float = 0.0,
     weight_decay_mask: Any = None,
     decay_steps: int = 0,
+    name: str = "adam",
 ) -> optax.GradientTransformation:
-    """Adam(W) with a linear warm-up to a constant rate and optional global-norm clipping.
+    """Adam(W) (or Adagrad) with a linear warm-up to a constant rate and optional clipping.
+
+    ``name="adagrad"``: Adagrad (Duchi et al. 2011) as in the MADE paper's experiments,
+    ``theta <- theta - lr * g / sqrt(sum of g^2 so far + 1e-12)``, accumulator starting at
+    0; it takes no ``weight_decay``, ``b1`` or ``b2``.
 
     ``weight_decay_mask`` (a pytree of bools, or a function of the params giving one)
     exempts the leaves marked ``False`` from the decay, e.g. parameters held fixed.
@@ -66,6 +74,10 @@ def make_optimizer(
     """
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+    if name == "adagrad" and weight_decay:
+        raise ValueError(f"weight_decay is Adam's (AdamW); optimizer='adagrad' got {weight_decay}")
     if decay_steps and decay_steps <= warmup_steps:
         raise ValueError(
             f"decay_steps must exceed warmup_steps ({warmup_steps}), got {decay_steps}"
@@ -82,6 +94,9 @@ def make_optimizer(
     if grad_clip_norm is not None:
         parts.append(optax.clip_by_global_norm(grad_clip_norm))
     # Without decay no mask: the optimizer state keeps the structure older checkpoints have.
+    if name == "adagrad":
+        parts.append(optax.adagrad(lr, initial_accumulator_value=0.0, eps=1e-12))
+        return optax.chain(*parts)
     mask = weight_decay_mask if weight_decay else None
     parts.append(optax.adamw(lr, b1=b1, b2=b2, weight_decay=weight_decay, mask=mask))
     return optax.chain(*parts)

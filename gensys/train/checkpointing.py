@@ -2,11 +2,16 @@
 
 - Saves are asynchronous and atomic (Orbax writes a temporary directory and
   renames it); leftover temporary directories of a killed save are removed.
-- The latest ``max_to_keep`` checkpoints are kept.
+- The latest ``max_to_keep`` checkpoints are kept, and also a ``protect``-ed one (the
+  loop's last checkpoint before any non-finite step): older ones are deleted only once a
+  newer save is on disk, so there are never fewer than ``max_to_keep`` good ones.
 - Restoring checks every array's stored shape and dtype against the model
   first and raises one ``ValueError`` listing each mismatch.
-- A checkpoint that cannot be read is skipped with a warning, falling back
-  to the one before.
+- Every array's CRC-32 is stored with the checkpoint and checked on restore: a checkpoint
+  whose bytes changed (a flipped bit, a partial copy), or whose array metadata is gone,
+  is damaged, not another model's.
+- A checkpoint that cannot be read, or is damaged, is skipped with a warning, falling
+  back to the one before.
 - A save that cannot be written (read-only or full disk, a file-size limit) raises
   :class:`CheckpointWriteError` naming the directory and the intact checkpoints
   before it; its temporary directory is never read and is removed on the next start.
@@ -15,6 +20,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +38,10 @@ class CheckpointUnreadableError(RuntimeError):
     """Checkpoints exist but none can be restored (corrupt, or another model's)."""
 
 
+class CheckpointDamagedError(RuntimeError):
+    """A checkpoint's stored bytes or metadata are not what was saved."""
+
+
 class CheckpointWriteError(OSError):
     """A checkpoint could not be written; the ones before it are intact."""
 
@@ -40,14 +50,28 @@ class Checkpointer:
     """A thin wrapper over ``ocp.CheckpointManager`` with items ``state`` and ``meta``."""
 
     def __init__(
-        self, directory: str | os.PathLike, *, max_to_keep: int = 3, async_save: bool = True
+        self,
+        directory: str | os.PathLike,
+        *,
+        max_to_keep: int = 3,
+        async_save: bool = True,
+        read_only: bool = False,
     ):
+        """``read_only``: only restores; leaves temporary directories (another process's
+        save in progress) and creates nothing."""
+        if max_to_keep < 1:
+            raise ValueError(f"max_to_keep must be >= 1, got {max_to_keep}")
         self.directory = Path(directory).absolute()
+        self.read_only = read_only
+        self.max_to_keep = max_to_keep
+        self._protect: int | None = None
+        self._pending: int | None = None  # the step of the last save started
         options = ocp.CheckpointManagerOptions(
-            max_to_keep=max_to_keep,
+            max_to_keep=None,  # retention is this class's (see _prune): it protects a step
             enable_async_checkpointing=async_save,
-            cleanup_tmp_directories=True,
-            create=True,
+            cleanup_tmp_directories=not read_only,
+            create=not read_only,
+            read_only=read_only,
         )
         # Handlers named up front: a fresh manager otherwise knows no handler for
         # "state" before its first save or restore, and its metadata reads empty.
@@ -66,10 +90,22 @@ class Checkpointer:
     def latest_step(self) -> int | None:
         return self._manager.latest_step()
 
-    def save(self, step: int, state: Any, meta: dict[str, Any]) -> None:
-        """Starts saving ``state`` and ``meta`` as checkpoint ``step``; returns before the write."""
+    def save(
+        self, step: int, state: Any, meta: dict[str, Any], *, protect: int | None = None
+    ) -> None:
+        """Starts saving ``state`` and ``meta`` as checkpoint ``step``; returns before the write.
+
+        Written checkpoints beyond the newest ``max_to_keep`` are deleted first (the save
+        before this one is waited for), never ``protect``: a save that then fails leaves
+        ``max_to_keep`` intact ones; :meth:`close` prunes the last surplus.
+        """
         if step in self._manager.all_steps():
             return
+        self.wait()
+        self._protect = protect
+        self._prune(protect)
+        self._pending = step
+        meta = {**meta, "checksums": checksums(state)}
         try:
             self._manager.save(
                 step,
@@ -80,6 +116,21 @@ class Checkpointer:
             )
         except Exception as err:  # noqa: BLE001 - TensorStore reports OS errors as ValueError
             raise self._write_error(step, err) from err
+
+    def _prune(self, protect: int | None) -> None:
+        """Deletes the oldest written checkpoints beyond ``max_to_keep``, never ``protect``."""
+        steps = self.all_steps()
+        newest = set(steps[-self.max_to_keep :])
+        for step in steps:
+            if step not in newest and step != protect:
+                self._manager.delete(step)
+
+    def delete_after(self, step: int) -> list[int]:
+        """Deletes every checkpoint after ``step`` (a branch being abandoned); returns them."""
+        later = [s for s in self.all_steps() if s > step]
+        for s in later:
+            self._manager.delete(s)
+        return later
 
     def _write_error(self, step: int | None, err: Exception) -> CheckpointWriteError:
         intact = [s for s in self.all_steps() if s != step]
@@ -92,8 +143,11 @@ class Checkpointer:
 
     def restore(self, step: int, template: Any) -> tuple[Any, dict[str, Any]]:
         """Restores checkpoint ``step`` into the shapes, dtypes and shardings of ``template``."""
-        stored = self._manager.item_metadata(step)["state"]
-        check_compatible(_leaf_specs(stored), _leaf_specs(template), self.directory / str(step))
+        where = self.directory / str(step)
+        stored = _leaf_specs(self._manager.item_metadata(step)["state"])
+        if not stored and _leaf_specs(template):
+            raise CheckpointDamagedError(f"checkpoint {where} has lost its array metadata")
+        check_compatible(stored, _leaf_specs(template), where)
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, template)
         restored = self._manager.restore(
             step,
@@ -101,7 +155,17 @@ class Checkpointer:
                 state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()
             ),
         )
-        return restored["state"], dict(restored["meta"])
+        state, meta = restored["state"], dict(restored["meta"])
+        saved = meta.pop("checksums", None)
+        if saved is not None:  # checkpoints written before checksums were kept have none
+            now = checksums(state)
+            damaged = sorted(n for n in saved if saved[n] is not None and now.get(n) != saved[n])
+            if damaged:
+                raise CheckpointDamagedError(
+                    f"checkpoint {where}: {len(damaged)} array(s) differ from what was saved "
+                    f"(CRC-32): {', '.join(damaged[:8])}{' ...' if len(damaged) > 8 else ''}"
+                )
+        return state, meta
 
     def restore_latest(self, template: Any) -> tuple[int, Any, dict[str, Any]] | None:
         """The newest readable checkpoint as ``(step, state, meta)``, or ``None`` if there is none.
@@ -140,13 +204,36 @@ class Checkpointer:
         try:
             self._manager.wait_until_finished()
         except Exception as err:  # noqa: BLE001 - an asynchronous write failed
-            raise self._write_error(self._manager.latest_step(), err) from err
+            raise self._write_error(self._pending, err) from err
 
     def close(self) -> None:
         try:
             self.wait()
+            if not self.read_only:
+                self._prune(self._protect)
         finally:
             self._manager.close()
+
+
+def checksums(tree: Any) -> dict[str, str | None]:
+    """``{"a/b/0": CRC-32 hex}`` of every array leaf's bytes; ``None`` for an array this
+    process does not hold whole (sharded across hosts)."""
+    leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
+    out: dict[str, str | None] = {}
+    for path, leaf in leaves:
+        if not hasattr(leaf, "shape"):
+            continue
+        name = "/".join(_key_name(p) for p in path)
+        if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            leaf = jax.random.key_data(leaf)
+        if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+            if not leaf.sharding.is_fully_replicated:
+                out[name] = None
+                continue
+            leaf = leaf.addressable_data(0)
+        host = np.ascontiguousarray(jax.device_get(leaf))
+        out[name] = f"{zlib.crc32(host.view(np.uint8).reshape(-1)):08x}"
+    return out
 
 
 def _key_name(entry: Any) -> str:

@@ -12,6 +12,14 @@ from collections.abc import Mapping
 from typing import Any
 
 
+def _check_at_least(section: str, config: Any, minimum: int, *names: str) -> None:
+    """One-line errors naming the field, e.g. ``train.log_every must be >= 1, got 0``."""
+    for name in names:
+        value = getattr(config, name)
+        if value < minimum:
+            raise ValueError(f"{section}.{name} must be >= {minimum}, got {value}")
+
+
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
     """Which data, where it lives, and how it is batched."""
@@ -22,6 +30,9 @@ class DataConfig:
     cache_dir: str | None = None  # where gensys prepares its own builders
     download: bool = False  # allow fetching an unprepared catalogue dataset
     batch_size: int = 128
+
+    def __post_init__(self):
+        _check_at_least("data", self, 1, "batch_size")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,8 +58,19 @@ class TrainConfig:
     best_mode: str = "min"  # "min" or "max": which way best_metric improves
     # > 0: stop after this many evaluations in a row without improving best_metric.
     patience: int = 0
+    # > 0: resume from this checkpoint step instead of the latest, deleting the checkpoints
+    # after it (e.g. the last one before a divergence, which the NonFiniteError names).
+    resume_step: int = 0
 
     def __post_init__(self):
+        _check_at_least(
+            "train", self, 1, "num_steps", "log_every", "checkpoint_every", "keep_checkpoints",
+            "num_samples",
+        )  # fmt: skip
+        _check_at_least(
+            "train", self, 0, "sample_every", "eval_every", "nonfinite_budget", "max_seconds",
+            "patience", "resume_step",
+        )  # fmt: skip
         if self.patience and not (self.best_metric and self.eval_every):
             raise ValueError(
                 f"train.patience={self.patience} stops on evaluations of train.best_metric: "
@@ -71,6 +93,9 @@ class EvalConfig:
     checkpoint: str = "latest"
 
     def __post_init__(self):
+        _check_at_least("eval", self, 1, "batch_size")
+        if self.max_examples is not None:
+            _check_at_least("eval", self, 1, "max_examples")
         if self.checkpoint not in ("latest", "best"):
             raise ValueError(f"eval.checkpoint must be 'latest' or 'best', got {self.checkpoint!r}")
 

@@ -96,6 +96,7 @@ class Engine:
             return LoopState(model, skipped), metrics
 
         self._init = jax.jit(init, out_shardings=repl)
+        self._all_finite = jax.jit(all_finite)
         self._train_step = jax.jit(
             guarded_step,
             in_shardings=(repl, data, repl),
@@ -132,6 +133,11 @@ class Engine:
         """The shapes, dtypes and shardings of a state, to restore a checkpoint into: traced
         with ``jax.eval_shape``, so nothing is compiled or computed."""
         return jax.eval_shape(self._init, key, self.example_batch(spec, batch_size))
+
+    def is_finite(self, state: LoopState) -> bool:
+        """Whether every floating array of the state (parameters, optimizer moments, EMA)
+        is finite: checked before each save, so no checkpoint holds a NaN."""
+        return bool(self._all_finite(state.model))
 
     def train_step(self, state: LoopState, batch: dict[str, jax.Array], key: jax.Array):
         """One guarded step; ``state`` is donated (do not use it afterwards)."""

@@ -1,7 +1,10 @@
 """The one training loop, and the eval and sample modes that share its set-up.
 
 ``train(config, workdir, recipe)`` resumes from the latest checkpoint in
-``workdir/checkpoints`` if there is one, and otherwise starts fresh. The key of
+``workdir/checkpoints`` if there is one, and otherwise starts fresh. It holds the
+workdir's lock while it runs: a second training process in the same workdir fails at once
+naming the first (:mod:`gensys.train.workdir_lock`); eval and sample only read and may run
+beside it. The key of
 step ``n`` is ``fold_in(fold_in(key(seed), 1), n)`` and the data position is
 checkpointed, so a resumed run repeats exactly what an uninterrupted run does
 (bit-identical parameters on CPU). A run leaves behind:
@@ -19,8 +22,10 @@ row without improvement end the run early (:mod:`gensys.train.best`).
 
 SIGTERM saves a checkpoint at the current step and returns normally; reaching
 ``train.max_seconds`` ends the run as its last step would. More than
-``nonfinite_budget`` skipped non-finite steps (checked at each log step) stop the
-run with :class:`NonFiniteError` after the metrics are flushed.
+``nonfinite_budget`` skipped non-finite steps (checked at each log step and before each
+save) stop the run with :class:`NonFiniteError` after the metrics are flushed, without
+saving; the last checkpoint saved before any step was skipped is never rotated out, and
+the error names it for ``train.resume_step``.
 """
 
 from __future__ import annotations
@@ -43,8 +48,11 @@ from gensys.recipes.recipe import Recipe
 from gensys.train import sharding
 from gensys.train.best import BestEvaluation
 from gensys.train.config import ExperimentConfig
+from gensys.train.end_of_run import EndOfRunRecord
 from gensys.train.engine import Engine, LoopState
 from gensys.train.run import TRAIN, Run, format_metrics, restore_or_fail, setup_run
+from gensys.train.run_config import check_unchanged, write_config
+from gensys.train.workdir_lock import WorkdirLock
 
 
 class NonFiniteError(RuntimeError):
@@ -65,11 +73,14 @@ def train(config: ExperimentConfig, workdir: str | Path, recipe: Recipe) -> Trai
     The loop reads ``config.data``, ``config.train`` and ``config.eval``; the model is
     whatever ``recipe`` is: a family's (``gensys.recipes.recipe_for(config)``) or one's own.
     """
-    run = setup_run(config, workdir, recipe)
-    try:
-        return _train(run)
-    finally:
-        run.close()
+    workdir = Path(workdir).absolute()
+    # One owner a workdir: taken before anything in it is touched (process 0 holds it).
+    with WorkdirLock(workdir) if jax.process_index() == 0 else contextlib.nullcontext():
+        run = setup_run(config, workdir, recipe, training=True)
+        try:
+            return _train(run)
+        finally:
+            run.close()
 
 
 def _train(run: Run) -> TrainResult:
@@ -88,13 +99,23 @@ def _train(run: Run) -> TrainResult:
     step = 0
     t = c.train
     best = BestEvaluation(t.best_metric, t.best_mode, t.patience) if t.best_metric else None
-    # Resuming restores into an abstract template; only a fresh start initialises (on data).
-    restored = run.checkpointer.restore_latest(run.template_state())
+    if run.checkpointer.all_steps():
+        check_unchanged(run.workdir, c)  # before restoring: a changed model, named field by field
+    restored = _restore(run)
+    if run.is_main:
+        write_config(run.workdir, c)
+    # The non-finite bookkeeping: skipped steps counted at the last save, and the last
+    # checkpoint saved with none skipped since the one before ("clean"), which is never
+    # rotated out and which the error names for a resume.
+    skipped_at_save, last_clean, resumed_from = 0, None, None
     if restored is not None:
         step, state, meta = restored
         iterator.set_state(meta["data"])
         if best is not None:
             best.restore(meta.get("best"))
+        skipped_at_save = meta.get("nonfinite_skipped", int(state.nonfinite_skipped))
+        last_clean = meta.get("last_clean_step", step)
+        resumed_from = meta.get("resumed_from")
         logging.info("resumed from step %d in %s", step, run.checkpointer.directory)
     else:
         state = run.fresh_state(data)
@@ -108,11 +129,42 @@ def _train(run: Run) -> TrainResult:
             engine.mesh.size,
         )
 
+    def nonfinite_error(skipped: int, at_step: int) -> NonFiniteError:
+        run.writer.flush()
+        where = (
+            f"the last checkpoint saved before any skipped step is {last_clean} in "
+            f"{run.checkpointer.directory}: lower the learning rate and resume from it with "
+            f"--config.train.resume_step={last_clean}"
+            if last_clean is not None
+            else "no checkpoint was saved before the first skipped step: start afresh with "
+            "a lower learning rate"
+        )
+        return NonFiniteError(
+            f"{skipped} training steps produced non-finite values by step {at_step} (budget "
+            f"{t.nonfinite_budget}); the state was kept at the last finite step; {where}. "
+            "Check the data too."
+        )
+
     def save(at_step: int) -> None:
-        meta = {"data": iterator.get_state(), "step": at_step}
+        nonlocal skipped_at_save, last_clean
+        # Checked at every save, not only at log steps: a state past the budget (or, however
+        # it came about, non-finite) never replaces a good checkpoint.
+        skipped = int(state.nonfinite_skipped)
+        if skipped > t.nonfinite_budget or not engine.is_finite(state):
+            raise nonfinite_error(skipped, at_step)
+        if skipped == skipped_at_save:
+            last_clean = at_step
+        meta = {
+            "data": iterator.get_state(),
+            "step": at_step,
+            "nonfinite_skipped": skipped,
+            "last_clean_step": last_clean,
+            "resumed_from": resumed_from,
+        }
         if best is not None:
             meta["best"] = best.to_meta()
-        run.checkpointer.save(at_step, state, meta)
+        run.checkpointer.save(at_step, state, meta, protect=last_clean)
+        skipped_at_save = skipped
 
     def evaluate(at_step: int) -> dict[str, float]:
         metrics = run.evaluate(state, at_step)
@@ -171,12 +223,7 @@ def _train(run: Run) -> TrainResult:
                 bar.set_postfix(loss=f"{last_metrics.get('train/loss', float('nan')):.4g}")
                 logging.info("step %d: %s", step, format_metrics(last_metrics))
                 if skipped > c.train.nonfinite_budget:
-                    run.writer.flush()
-                    raise NonFiniteError(
-                        f"{skipped} training steps produced non-finite values by step {step} "
-                        f"(budget {c.train.nonfinite_budget}); the state was kept at the last "
-                        f"finite step. Lower the learning rate or check the data."
-                    )
+                    raise nonfinite_error(skipped, step)
             # Evaluate before saving, so the checkpoint's best record includes this step.
             if (c.train.eval_every and step % c.train.eval_every == 0) or last:
                 last_metrics.update(evaluate(step))
@@ -203,18 +250,54 @@ def _train(run: Run) -> TrainResult:
     run.checkpointer.wait()
     if run.best_checkpointer is not None:
         run.best_checkpointer.wait()
-    # A resumed run that took no step (trained to the end, or stopped early before).
-    nothing_done = restored is not None and step == restored[0]
     if not interrupted:
-        if nothing_done:
-            logging.info("already trained to step %d; nothing to do", restored[0])
-        else:
+        # The end-of-run steps not yet done at this step: all of them after training, the
+        # ones that failed before when a finished run is started again.
+        record = EndOfRunRecord(run.workdir, step, writes=run.is_main)
+        if evaluated_at == step:
+            record.mark("eval")
+        if record.complete:
+            logging.info("already trained to step %d; nothing to do", step)
+        if "samples" not in record.done:
             run.write_samples(state, step)
+            record.mark("samples")
+        if "figures" not in record.done:
             run.write_figures(state, step)
-            if evaluated_at != step:
-                last_metrics.update(evaluate(step))
+            record.mark("figures")
+        if "eval" not in record.done:
+            last_metrics.update(evaluate(step))
+            record.mark("eval")
     run.writer.flush()
     return TrainResult(step=step, state=state, interrupted=interrupted, last_metrics=last_metrics)
+
+
+def _restore(run: Run) -> tuple[int, LoopState, dict] | None:
+    """The checkpoint a run continues from: the latest, or ``train.resume_step``'s.
+
+    Resuming from an earlier step abandons the checkpoints after it (a diverged branch):
+    they are deleted, or the new branch's saves would collide with them. A run already
+    continuing from that step (its checkpoints record ``resumed_from``) just goes on.
+    """
+    template = run.template_state()  # abstract: restoring allocates only what it reads
+    latest = run.checkpointer.restore_latest(template)
+    wanted = run.config.train.resume_step
+    if not wanted or (latest is not None and latest[2].get("resumed_from") == wanted):
+        return latest
+    steps = run.checkpointer.all_steps()
+    if wanted not in steps:
+        raise ValueError(
+            f"train.resume_step={wanted}: {run.checkpointer.directory} has no checkpoint "
+            f"{wanted}; it has steps {steps}"
+        )
+    state, meta = run.checkpointer.restore(wanted, template)
+    dropped = run.checkpointer.delete_after(wanted)
+    if run.best_checkpointer is not None:
+        dropped += run.best_checkpointer.delete_after(wanted)
+    logging.warning(
+        "resuming from step %d (train.resume_step); deleted the later checkpoints %s",
+        wanted, dropped,
+    )  # fmt: skip
+    return wanted, state, {**meta, "resumed_from": wanted}
 
 
 def evaluate(config: ExperimentConfig, workdir: str | Path, recipe: Recipe) -> dict[str, float]:

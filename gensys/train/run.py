@@ -24,6 +24,7 @@ from gensys.train.checkpointing import Checkpointer
 from gensys.train.config import ExperimentConfig
 from gensys.train.engine import Engine, LoopState
 from gensys.train.metric_writers import MetricWriter
+from gensys.train.run_config import check_unchanged
 
 # Independent streams derived from the one seed.
 INIT, TRAIN, SAMPLE, EVAL, FIGURES = 0, 1, 2, 3, 4
@@ -139,7 +140,11 @@ class Run:
             self.writer.close()  # metrics are flushed even when the last save failed
 
 
-def setup_run(config: ExperimentConfig, workdir: str | Path, recipe: Recipe) -> Run:
+def setup_run(
+    config: ExperimentConfig, workdir: str | Path, recipe: Recipe, *, training: bool = False
+) -> Run:
+    """``training=False`` (eval, sample, loading): the checkpoint directories are only read,
+    so a training run's half-written save beside it is left alone."""
     if not isinstance(recipe, Recipe):
         raise TypeError(
             f"recipe must be a gensys.recipes.Recipe, got {type(recipe).__name__}; build one "
@@ -155,16 +160,23 @@ def setup_run(config: ExperimentConfig, workdir: str | Path, recipe: Recipe) -> 
         workdir=workdir,
         engine=Engine.for_recipe(recipe, mesh),
         checkpointer=Checkpointer(
-            workdir / "checkpoints", max_to_keep=config.train.keep_checkpoints
-        ),
+            workdir / "checkpoints",
+            max_to_keep=config.train.keep_checkpoints,
+            read_only=not training,
+        ),  # fmt: skip
         writer=MetricWriter(workdir, enabled=is_main),
         base_key=jax.random.key(config.train.seed),
         is_main=is_main,
-        best_checkpointer=Checkpointer(workdir / "best", max_to_keep=1) if keeps_best else None,
+        best_checkpointer=(
+            Checkpointer(workdir / "best", max_to_keep=1, read_only=not training)
+            if keeps_best
+            else None
+        ),
     )
 
 
 def restore_or_fail(run: Run) -> tuple[int, LoopState]:
+    check_unchanged(run.workdir, run.config)
     best = run.config.eval.checkpoint == "best"
     checkpointer = run.best_checkpointer if best else run.checkpointer
     restored = checkpointer.restore_latest(run.template_state())

@@ -141,9 +141,17 @@ def test_out_of_range_levels_under_jit_are_nan_not_clamped():
      ("--config.data.name=cifar11", "unknown dataset 'cifar11'; known datasets")],
 )  # fmt: skip
 def test_command_line_names_unknown_fields_and_datasets(tmp_path, override, message):
+    # A config that counts its executions: naming a bad field must not run it twice.
+    counter = tmp_path / "executions"
+    config = tmp_path / "counting_config.py"
+    config.write_text(
+        f"with open({str(counter)!r}, 'a') as f:\n    f.write('x')\n"
+        "from experiments.configs.vae_digits import get_config\n"
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "experiments.main", "--config=experiments/configs/vae_digits.py",
+        [sys.executable, "-m", "experiments.main", f"--config={config}",
          f"--workdir={tmp_path}", override],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode != 0 and message in done.stderr, done.stderr[-1500:]
+    assert counter.read_text() == "x"

@@ -130,3 +130,17 @@ def test_every_documented_config_flag_parses(config_path, overrides):
 def test_documented_flags_are_found():
     # The scan above must see the README's commands, or it would pass on nothing.
     assert len(_documented_commands()) >= 3
+
+
+@pytest.mark.parametrize(
+    "section, field, value",
+    [("train", "log_every", 0), ("train", "checkpoint_every", 0), ("train", "num_steps", -5),
+     ("train", "keep_checkpoints", 0), ("train", "num_samples", 0), ("train", "eval_every", -1),
+     ("train", "max_seconds", -1.0), ("data", "batch_size", 0), ("eval", "batch_size", 0),
+     ("eval", "max_examples", 0)],
+)  # fmt: skip
+def test_loop_counts_out_of_range_are_one_line_errors_naming_the_field(section, field, value):
+    # Each used to crash later (ZeroDivisionError), train nothing with exit 0, or keep no
+    # checkpoint at all.
+    with pytest.raises(ValueError, match=rf"^{section}\.{field} must be >= \d, got {value}$"):
+        from_mapping(ExperimentConfig, {section: {field: value}})

@@ -62,3 +62,20 @@ def test_fid_is_zero_for_one_set_and_grows_with_a_shift(stand_in):
     assert fid_lib.fid(real, real, stand_in, batch_size=16) == pytest.approx(0.0, abs=1e-6)
     darker = np.clip(real - 0.5, -1, 1)
     assert fid_lib.fid(real, darker, stand_in, batch_size=16) > 1e-3
+
+
+def test_converting_a_pth_file_loads_weights_only(tmp_path, monkeypatch):
+    # A .pth is a pickle: conversion must not let it run code (torch.load's weights_only).
+    import sys
+    import types
+
+    calls = []
+
+    def load(source, **kwargs):
+        calls.append(kwargs)
+        raise RuntimeError("stop after the load")
+
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(load=load))
+    with pytest.raises(RuntimeError, match="stop after the load"):
+        fid_lib.convert_torch_checkpoint(str(tmp_path / "w.pth"), str(tmp_path / "w.npz"))
+    assert calls == [{"map_location": "cpu", "weights_only": True}]

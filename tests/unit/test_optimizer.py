@@ -30,3 +30,13 @@ def test_cosine_decay_after_warm_up_ends_at_one_percent():
     np.testing.assert_allclose(constant, 1e-2, rtol=1e-3)
     with pytest.raises(ValueError, match="decay_steps must exceed warmup_steps"):
         make_optimizer(1e-2, warmup_steps=10, decay_steps=10)
+
+
+def test_adagrad_divides_by_the_root_of_the_summed_squares():
+    # A constant unit gradient: the n-th step is lr / sqrt(n).
+    sizes = step_sizes(make_optimizer(1e-2, grad_clip_norm=None, name="adagrad"), 4)
+    np.testing.assert_allclose(sizes, 1e-2 / np.sqrt(np.arange(1, 5)), rtol=1e-5)
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        make_optimizer(1e-2, name="sgd")
+    with pytest.raises(ValueError, match="weight_decay is Adam's"):
+        make_optimizer(1e-2, name="adagrad", weight_decay=0.1)
