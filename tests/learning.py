@@ -36,7 +36,10 @@ def fit(recipe, data, *, steps: int, batch_size: int, seed: int):
     state."""
     mesh = sharding.make_mesh(jax.devices()[:1])
     engine = Engine.for_recipe(recipe, mesh)
-    iterator = BatchIterator(data, batch_size, seed=seed, representation=recipe.representation)
+    iterator = BatchIterator(
+        data, batch_size, seed=seed, representation=recipe.representation,
+        drop_remainder=recipe.full_batches,
+    )  # fmt: skip
     key = jax.random.key(seed)
     state = engine.init(jax.random.fold_in(key, 0), sharding.shard_batch(next(iterator), mesh))
     for i in range(steps):

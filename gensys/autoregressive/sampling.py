@@ -13,7 +13,7 @@ model's ordering ``o`` (raster order unless given). Two ways to get the logits:
 Both draw pixel ``t`` with the key ``fold_in(key, t)`` and the Gumbel-max trick, so for
 the same ``key`` and the same model they give the same image (up to float rounding in the
 logits). ``prefix`` and ``num_given`` fix the first ``num_given`` pixels of the ordering
-(image completion).
+(image completion); given levels outside the model's range are refused.
 """
 
 from __future__ import annotations
@@ -34,12 +34,34 @@ def _draw(key: jax.Array, t: jax.Array, logits: jax.Array) -> jax.Array:
     return jax.random.categorical(jax.random.fold_in(key, t), logits.astype(jnp.float32), axis=-1)
 
 
-def _given(prefix, shape, num: int) -> jax.Array:
+def _given(
+    prefix, shape, num: int, num_given: int, num_levels: int, order=None
+) -> tuple[jax.Array, jax.Array]:
+    """The prefix, flattened, and per image whether its given pixels are levels in
+    ``[0, num_levels)``.
+
+    A given level outside ``[0, num_levels)`` would pass into the samples and feed the
+    network a value it never saw: eagerly it raises; under ``jit`` the images holding one
+    come back as all ``-1``, an invalid level every likelihood turns into NaN.
+    """
+    dims = shape[0] * shape[1] * shape[2]
     if prefix is None:
-        return jnp.zeros((num, *shape), jnp.int32)
+        return jnp.zeros((num, dims), jnp.int32), jnp.ones((num, 1), bool)
     checks.check_integer(prefix, "prefix")
     checks.check_shape(prefix, (num, *shape), "prefix")
-    return prefix.astype(jnp.int32)
+    flat = prefix.astype(jnp.int32).reshape(num, dims)
+    positions = (jnp.arange(dims) if order is None else order)[:num_given]
+    given = flat[:, positions]
+    concrete = checks.concrete_or_none(given)
+    if concrete is not None:
+        bad = (concrete < 0) | (concrete >= num_levels)
+        if bad.any():
+            raise ValueError(
+                f"prefix: the {num_given} given pixels must be levels in [0, {num_levels}), "
+                f"got min {int(concrete.min())} and max {int(concrete.max())} "
+                f"({int(bad.any(axis=1).sum())} of {num} images)"
+            )
+    return flat, jnp.all((given >= 0) & (given < num_levels), axis=1, keepdims=True)
 
 
 def sample_by_rerunning(
@@ -61,7 +83,9 @@ def sample_by_rerunning(
     dims = shape[0] * shape[1] * shape[2]
     order = jnp.arange(dims) if order is None else jnp.asarray(order, jnp.int32)
     checks.check_shape(order, (dims,), "order")
-    given = _given(prefix, shape, num).reshape(num, dims)
+    blank = jnp.zeros((num, *shape), jnp.int32)
+    num_levels = jax.eval_shape(logits_fn, blank).shape[-1]
+    given, valid = _given(prefix, shape, num, num_given, num_levels, order)
 
     def body(flat, t):
         position = order[t]
@@ -74,7 +98,7 @@ def sample_by_rerunning(
         return flat.at[:, position].set(value.astype(jnp.int32)), None
 
     flat, _ = jax.lax.scan(body, given, jnp.arange(dims))
-    return flat.reshape(num, *shape)
+    return jnp.where(valid, flat, -1).reshape(num, *shape)
 
 
 def sample_with_cache(
@@ -94,7 +118,9 @@ def sample_with_cache(
     ``t``'s logits; ``cache`` is the empty summary for ``num`` images.
     """
     dims = shape[0] * shape[1] * shape[2]
-    given = _given(prefix, shape, num).reshape(num, dims)
+    previous = jnp.zeros((num,), jnp.int32)
+    num_levels = jax.eval_shape(step_fn, cache, jnp.int32(0), previous)[0].shape[-1]
+    given, valid = _given(prefix, shape, num, num_given, num_levels)
 
     def body(carry, t):
         cache, previous = carry
@@ -104,4 +130,4 @@ def sample_with_cache(
 
     start = (cache, jnp.zeros((num,), jnp.int32))
     _, values = jax.lax.scan(body, start, jnp.arange(dims))
-    return values.T.reshape(num, *shape)
+    return jnp.where(valid, values.T, -1).reshape(num, *shape)

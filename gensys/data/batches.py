@@ -4,7 +4,11 @@
   so it does not depend on where a run was interrupted.
 - Every batch has the same shape: the short last batch of an epoch is padded
   with zeros and carries ``mask = 0`` on the padding, so a jitted step is traced
-  once. Losses and metrics must weight examples by ``batch["mask"]``.
+  once. Losses and metrics must weight examples by ``batch["mask"]``. With
+  ``drop_remainder`` (networks with batch statistics, which would count the padding)
+  the short batch is dropped instead; each epoch's permutation is new, so no example is
+  left out for good.
+- A training batch larger than the split is an error, not mostly padding.
 - The position (epoch and batch within it) is a small dict that a checkpoint
   stores; restoring it gives exactly the batches an uninterrupted run would see.
 - With several processes, each one returns its own contiguous slice of every
@@ -62,9 +66,15 @@ class BatchIterator(Iterator[dict[str, np.ndarray]]):
         representation: str = "float",
         process_index: int = 0,
         process_count: int = 1,
+        drop_remainder: bool = False,
     ):
         if len(data) == 0:
             raise ValueError(f"dataset {data.name!r} split {data.split!r} is empty")
+        if batch_size > len(data):
+            raise ValueError(
+                f"batch size {batch_size} is larger than {data.name}/{data.split} "
+                f"({len(data)} examples): set data.batch_size to at most {len(data)}"
+            )
         if batch_size < 1 or batch_size % process_count:
             raise ValueError(
                 f"batch_size must be a positive multiple of the process count "
@@ -81,7 +91,10 @@ class BatchIterator(Iterator[dict[str, np.ndarray]]):
         self.representation = representation
         self.process_index = process_index
         self.process_count = process_count
-        self.batches_per_epoch = math.ceil(len(data) / batch_size)
+        self.drop_remainder = drop_remainder
+        self.batches_per_epoch = (
+            len(data) // batch_size if drop_remainder else math.ceil(len(data) / batch_size)
+        )
         self.epoch = 0
         self.position = 0
         self._order: np.ndarray | None = None

@@ -151,6 +151,12 @@ class GensysMnistIdx(tfds.core.GeneratorBasedBuilder):
                 raise ValueError(
                     f"{labels_path}: {labels.shape[0]} labels for {images.shape[0]} images"
                 )
+            bad = np.flatnonzero((labels < 0) | (labels > 9))
+            if bad.size:
+                raise ValueError(
+                    f"{labels_path}, record {int(bad[0])}: label {int(labels[bad[0]])} is "
+                    f"outside 0..9 ({bad.size} such records)"
+                )
             splits[split] = _examples(images[..., None], labels)
         if not splits:
             raise FileNotFoundError(

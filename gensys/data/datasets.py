@@ -23,6 +23,7 @@ Splits accept TFDS slicing, e.g. ``"test[:9000]"``.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import os
 import socket
@@ -198,16 +199,20 @@ def prepare_dataset(
                     f"elsewhere (python -m gensys.data.prepare {name} --data_dir=DIR) and "
                     f"pass --config.data.dir=DIR."
                 )
-            builder.download_and_prepare(file_format="array_record")
+            builder = _prepared(
+                lambda: tfds.builder(
+                    spec.builder,
+                    data_dir=None if data_dir is None else str(data_dir),
+                    file_format="array_record",
+                ),
+                file_format="array_record",
+            )
         return builder
 
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     builder_cls = _BUILDER_CLASSES[spec.builder]
     if spec.kind == "builtin":
-        builder = builder_cls(data_dir=str(root), file_format="array_record")
-        if not builder.is_prepared():
-            builder.download_and_prepare()
-        return builder
+        return _prepared(lambda: builder_cls(data_dir=str(root), file_format="array_record"))
 
     if data_dir is None:
         raise DatasetNotAvailableError(
@@ -219,13 +224,31 @@ def prepare_dataset(
         raise DatasetNotAvailableError(f"data directory for {name!r} does not exist: {manual_dir}")
     # One prepared copy per set of source files, so another directory (or
     # changed files) is never served from a stale preparation.
-    builder = builder_cls(
-        data_dir=str(root / "local" / _fingerprint(manual_dir)), file_format="array_record"
+    local_root = str(root / "local" / _fingerprint(manual_dir))
+    return _prepared(
+        lambda: builder_cls(data_dir=local_root, file_format="array_record"),
+        download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)),
     )
-    if not builder.is_prepared():
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir))
-        )
+
+
+def _prepared(make_builder, **prepare_options) -> tfds.core.DatasetBuilder:
+    """``make_builder()``'s dataset, prepared once however many jobs ask at the same time.
+
+    TFDS writes into a temporary directory and renames it, but two jobs preparing the same
+    dataset collide on that rename (``FileExistsError``). Preparation therefore holds an
+    exclusive lock beside the dataset; a job that waited for it finds the dataset prepared
+    by the other and reuses it (a fresh builder: the waiting one's info predates it).
+    """
+    builder = make_builder()
+    if builder.is_prepared():
+        return builder
+    lock_path = Path(builder.data_dir).parent.parent / f".{builder.name}.prepare.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the job dies
+        builder = make_builder()
+        if not builder.is_prepared():
+            builder.download_and_prepare(**prepare_options)
     return builder
 
 

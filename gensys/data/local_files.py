@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -31,30 +32,53 @@ def _read_bytes(path: str | os.PathLike) -> bytes:
         raise FileNotFoundError(f"no such file: {path}")
     with open(path, "rb") as f:
         head = f.read(2)
-    opener = gzip.open if head == b"\x1f\x8b" else open
-    with opener(path, "rb") as f:
-        return f.read()
+    if head != b"\x1f\x8b":
+        return path.read_bytes()
+    try:
+        with gzip.open(path, "rb") as f:
+            return f.read()
+    except (EOFError, OSError, zlib.error) as error:  # truncated, or damaged on the way
+        raise ValueError(
+            f"{path} is a damaged gzip file ({type(error).__name__}: {error}); copy or "
+            "download it again"
+        ) from None
 
 
 def read_amat(path: str | os.PathLike, side: int = 28) -> np.ndarray:
     """Reads a binarized-MNIST ``.amat`` / ``.amat.gz`` file.
 
+    Every non-blank line must hold exactly ``side * side`` values ``0`` / ``1``: a short
+    line followed by a long one would otherwise shift every image after it. Errors name
+    the file and the first bad line (1-based).
+
     Returns:
         uint8 array ``[N, side, side, 1]`` with values in ``{0, 1}``.
     """
     raw = _read_bytes(path)
-    lines = [line for line in raw.splitlines() if line.strip()]
     codes = np.frombuffer(raw, dtype=np.uint8)
-    digits = codes[(codes == ord("0")) | (codes == ord("1"))] - ord("0")
-    other = codes[~np.isin(codes, np.frombuffer(b"01 \t\r\n", dtype=np.uint8))]
-    dim = side * side
-    if other.size or digits.size != len(lines) * dim:
+    is_digit = (codes == ord("0")) | (codes == ord("1"))
+    other = np.flatnonzero(~is_digit & ~np.isin(codes, np.frombuffer(b"01 \t\r\n", np.uint8)))
+    line_of = np.cumsum(codes == ord("\n")) - (codes == ord("\n"))  # 0-based line of a byte
+    if other.size:
+        first = int(other[0])
         raise ValueError(
-            f"{path} is not a binarized-MNIST .amat file: expected {dim} values 0/1 "
-            f"on each of its {len(lines)} lines, found {digits.size} binary values"
-            + (f" and {other.size} other characters" if other.size else "")
+            f"{path}, line {int(line_of[first]) + 1}: not a binarized-MNIST .amat file "
+            f"(character {chr(codes[first])!r}; only 0, 1 and spaces belong there)"
         )
-    return digits.reshape(len(lines), side, side, 1).astype(np.uint8)
+    dim = side * side
+    per_line = np.bincount(line_of[is_digit], minlength=int(line_of[-1]) + 1 if codes.size else 0)
+    holding = np.flatnonzero(per_line)  # blank lines are skipped
+    wrong = holding[per_line[holding] != dim]
+    if wrong.size:
+        line = int(wrong[0])
+        raise ValueError(
+            f"{path}, line {line + 1}: {int(per_line[line])} values, expected {dim} "
+            f"({side}x{side}); {wrong.size} line(s) are wrong"
+        )
+    if not holding.size:
+        raise ValueError(f"{path} holds no images (an empty .amat file)")
+    digits = codes[is_digit] - ord("0")
+    return digits.reshape(holding.size, side, side, 1).astype(np.uint8)
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:

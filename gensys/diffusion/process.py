@@ -21,10 +21,12 @@ from gensys.diffusion.schedules import NoiseSchedule
 def extract(coef: jax.Array, t: jax.Array, ndim: int) -> jax.Array:
     """``coef[t]`` shaped ``[B, 1, ..., 1]`` to broadcast against a rank-``ndim`` array.
 
-    An out-of-range ``t`` gives NaN (``mode="fill"``) instead of JAX's silent
-    clamping to the last entry, so a bad timestep cannot pass unnoticed under jit.
+    An out-of-range ``t`` gives NaN instead of JAX's silent clamping to the last entry,
+    or, for a negative ``t``, NumPy-style wrapping to ``coef[T + t]``, which ``mode="fill"``
+    keeps: so a bad timestep cannot pass unnoticed under jit.
     """
-    values = coef.at[t].get(mode="fill", fill_value=jnp.nan)
+    in_range = (t >= 0) & (t < coef.shape[0])
+    values = jnp.where(in_range, coef.at[jnp.where(in_range, t, 0)].get(), jnp.nan)
     return values.reshape(t.shape + (1,) * (ndim - 1))
 
 

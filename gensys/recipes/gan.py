@@ -301,6 +301,7 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
         sample=sample,
         finalize_eval=finalize_eval,
         monitor=make_dominance_monitor(config.dominance_threshold, config.dominance_patience),
+        full_batches=config.network == "dcgan",  # DCGAN's batch norm
     )
 
 

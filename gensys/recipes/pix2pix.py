@@ -190,4 +190,5 @@ def make_pix2pix_recipe(config: Pix2PixConfig, spec: DatasetSpec) -> Recipe:
         sample=sample,
         figures=figures,
         sample_tag=config.task,
+        full_batches=True,  # batch norm in both players
     )

@@ -24,6 +24,9 @@ data, checkpoints, metrics, samples, guards):
   state): called with the averaged ``train/*`` metrics at every log step; a
   message is logged as a warning (e.g. "the discriminator has won for ...").
 
+- ``full_batches`` (optional): the loop then drops each epoch's short last batch instead
+  of padding it (batch norm would count the padding in its statistics).
+
 State is any pytree; the loop reads nothing inside it.
 """
 
@@ -54,3 +57,6 @@ class Recipe:
     finalize_eval: Callable[[dict[str, float]], dict[str, float]] | None = None
     monitor: Callable[[dict[str, float]], str | None] | None = None
     sample_tag: str = ""  # names how ``sample`` draws (e.g. "dpmpp_2m_20steps") in file names
+    # Train on full batches only (each epoch's short remainder is dropped, not padded): for
+    # networks with batch statistics, which the padding's blank images would shift.
+    full_batches: bool = False

@@ -212,6 +212,7 @@ def build_stackgan(config: StackGANConfig, spec: DatasetSpec) -> TextConditioned
         eval_step=eval_step,
         sample=sample,
         figures=figures,
+        full_batches=True,  # batch norm in both stages
     )
     return TextConditionedGAN(recipe, text_side, generate, config.latent_dim)
 

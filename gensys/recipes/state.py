@@ -60,12 +60,19 @@ def make_optimizer(
     weight_decay_mask: Any = None,
     decay_steps: int = 0,
     name: str = "adam",
+    l2: float = 0.0,
 ) -> optax.GradientTransformation:
     """Adam(W) (or Adagrad) with a linear warm-up to a constant rate and optional clipping.
 
     ``name="adagrad"``: Adagrad (Duchi et al. 2011) as in the MADE paper's experiments,
     ``theta <- theta - lr * g / sqrt(sum of g^2 so far + 1e-12)``, accumulator starting at
     0; it takes no ``weight_decay``, ``b1`` or ``b2``.
+
+    ``l2 > 0``: an L2 penalty ``l2 / 2 * sum(W^2)`` on the weight matrices and kernels
+    (arrays of rank >= 2; not biases or scales) joins the objective: its gradient
+    ``l2 * W`` is added before clipping and before the optimizer's scaling (unlike AdamW's
+    decoupled ``weight_decay``), so training converges to the penalised optimum, the
+    maximum a posteriori estimate under a Gaussian prior on the weights.
 
     ``weight_decay_mask`` (a pytree of bools, or a function of the params giving one)
     exempts the leaves marked ``False`` from the decay, e.g. parameters held fixed.
@@ -90,7 +97,11 @@ def make_optimizer(
         lr = optax.linear_schedule(0.0, learning_rate, warmup_steps)
     else:
         lr = learning_rate
+    if l2 < 0:
+        raise ValueError(f"l2 must be >= 0, got {l2}")
     parts = []
+    if l2:
+        parts.append(optax.add_decayed_weights(l2, mask=_weight_matrices))
     if grad_clip_norm is not None:
         parts.append(optax.clip_by_global_norm(grad_clip_norm))
     # Without decay no mask: the optimizer state keeps the structure older checkpoints have.
@@ -105,3 +116,8 @@ def make_optimizer(
 def masked_mean(values: jax.Array, mask: jax.Array) -> jax.Array:
     """Mean of per-example ``values`` ``(B,)`` over the examples where ``mask`` is 1."""
     return jnp.sum(values * mask) / jnp.maximum(jnp.sum(mask), 1.0)
+
+
+def _weight_matrices(params: Any) -> Any:
+    """True for the arrays of rank >= 2 (weights and kernels), False for biases and scales."""
+    return jax.tree.map(lambda p: jnp.ndim(p) >= 2, params)

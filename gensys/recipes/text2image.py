@@ -182,6 +182,7 @@ def build_text2image(config: TextToImageConfig, spec: DatasetSpec) -> TextCondit
         eval_step=eval_step,
         sample=sample,
         figures=figures,
+        full_batches=True,  # DCGAN's batch norm
     )
     return TextConditionedGAN(recipe, text_side, generate, config.latent_dim)
 

@@ -93,6 +93,7 @@ def _train(run: Run) -> TrainResult:
         representation=engine.recipe.representation,
         process_index=jax.process_index(),
         process_count=jax.process_count(),
+        drop_remainder=engine.recipe.full_batches,
     )
     if c.train.max_seconds and jax.process_count() > 1:
         raise ValueError("train.max_seconds needs one process: hosts' clocks would disagree")

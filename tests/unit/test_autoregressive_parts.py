@@ -101,3 +101,28 @@ def test_sampling_in_a_given_order():
     drawn = sample_by_rerunning(KEY, copy_next, 3, (5, 1, 1), order=order, prefix=prefix,
                                 num_given=1)  # fmt: skip
     np.testing.assert_array_equal(drawn[..., 0, 0], np.ones((3, 5)))
+
+
+def test_completion_refuses_given_levels_outside_the_model():
+    # Before, a given level 7 of a 3-level model went into the samples and the network.
+    shape = (2, 3, 1)
+    prefix = jnp.zeros((4, *shape), jnp.int32).at[1, 0, 0, 0].set(7)
+
+    def step(cache, t, previous):
+        return 100.0 * jax.nn.one_hot(jnp.where(t > 0, previous, 2), 3), cache
+
+    with pytest.raises(ValueError, match=r"prefix: the 2 given pixels must be levels in \[0, 3\), "
+                                         r"got min 0 and max 7 \(1 of 4 images\)"):  # fmt: skip
+        sample_by_rerunning(KEY, copy_previous_logits, 4, shape, prefix=prefix, num_given=2)
+    with pytest.raises(ValueError, match=r"must be levels in \[0, 3\)"):
+        sample_with_cache(KEY, step, (), 4, shape, prefix=prefix, num_given=2)
+    # A level beyond the given pixels is not part of the prefix: no error.
+    sample_with_cache(KEY, step, (), 4, shape, prefix=prefix.at[1, 0, 0, 0].set(0).at[:, 1].set(9),
+                      num_given=2)  # fmt: skip
+    # Under jit the values are unknown: the image with the bad prefix comes back as -1.
+    jitted = jax.jit(lambda p: sample_by_rerunning(KEY, copy_previous_logits, 4, shape, prefix=p,
+                                                   num_given=2))(prefix)  # fmt: skip
+    assert np.all(np.asarray(jitted[1]) == -1) and np.all(np.asarray(jitted)[[0, 2, 3]] >= 0)
+    cached = jax.jit(lambda p: sample_with_cache(KEY, step, (), 4, shape, prefix=p,
+                                                 num_given=2))(prefix)  # fmt: skip
+    assert np.all(np.asarray(cached[1]) == -1) and np.all(np.asarray(cached)[[0, 2, 3]] >= 0)

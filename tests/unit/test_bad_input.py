@@ -23,9 +23,17 @@ def test_t_out_of_range_eager_raises():
         process.q_posterior(S, X, X, jnp.array([-1, 3], jnp.int32))
 
 
-def test_t_out_of_range_under_jit_is_nan_not_clamped():
+def test_t_out_of_range_under_jit_is_nan_not_clamped_or_wrapped():
     out = jax.jit(process.q_sample)(S, X + 1.0, jnp.array([5, 1000], jnp.int32), X)
     assert np.all(np.isfinite(out[0])) and np.all(np.isnan(out[1]))
+    # A negative step used to wrap to step 999 under jit (eagerly it raises).
+    out = jax.jit(process.q_sample)(S, X + 1.0, jnp.array([-1, 5], jnp.int32), X)
+    assert np.all(np.isnan(out[0])) and np.all(np.isfinite(out[1]))
+    mean, variance, log_variance = jax.jit(process.q_posterior)(
+        S, X + 1.0, X + 1.0, jnp.array([-1, 1000], jnp.int32)
+    )
+    for value in (mean, variance, log_variance):
+        assert np.all(np.isnan(value))
 
 
 def test_t_wrong_dtype_and_shape():

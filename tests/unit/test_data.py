@@ -43,6 +43,42 @@ def test_read_amat_rejects_other_text(tmp_path):
         local_files.read_amat(path)
 
 
+def test_read_amat_names_the_file_and_line_of_each_fault(tmp_path):
+    line = " ".join(["0"] * 784)
+    path = tmp_path / "ragged.amat"
+    # 783 values then 785: the total is right, so only a per-line check sees the shift.
+    path.write_text(f"{line}\n{line[:-2]}\n{line} 1\n{line}\n")
+    with pytest.raises(ValueError, match=r"ragged.amat, line 2: 783 values, expected 784 "
+                                         r"\(28x28\); 2 line\(s\) are wrong"):  # fmt: skip
+        local_files.read_amat(path)
+    path.write_text(f"{line}\n{line}\n0 1 0.5\n")
+    with pytest.raises(ValueError, match=r"line 3: not a binarized-MNIST .amat file \(character"):
+        local_files.read_amat(path)
+    path.write_text("\n\n")
+    with pytest.raises(ValueError, match="holds no images"):
+        local_files.read_amat(path)
+    # A truncated .gz (a download cut short) is a damaged file, named.
+    write_amat(tmp_path / "cut.amat.gz", np.zeros((50, 28, 28), np.uint8), True)
+    data = (tmp_path / "cut.amat.gz").read_bytes()
+    (tmp_path / "cut.amat.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cut.amat.gz is a damaged gzip file \(EOFError"):
+        local_files.read_amat(tmp_path / "cut.amat.gz")
+    corrupt = bytearray(data)
+    corrupt[len(data) // 2 : len(data) // 2 + 8] = b"\xff" * 8
+    (tmp_path / "bad.amat.gz").write_bytes(bytes(corrupt))
+    with pytest.raises(ValueError, match=r"bad.amat.gz is a damaged gzip file"):
+        local_files.read_amat(tmp_path / "bad.amat.gz")
+
+
+def test_mnist_idx_builder_names_an_out_of_range_label(tmp_path, data_cache):
+    # Before, the out-of-range label surfaced as ~800 lines of the example's pixels.
+    labels = np.array([3, 1, 12, 4], np.uint8)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((4, 28, 28), np.uint8), False)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", labels, False)
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte, record 2: label 12 is outside"):
+        datasets.load_split("mnist_idx", "test", data_dir=tmp_path, cache_dir=data_cache)
+
+
 @pytest.mark.parametrize("compress", [False, True])
 def test_read_idx(tmp_path, compress):
     images = np.random.default_rng(1).integers(0, 256, (7, 28, 28), dtype=np.uint8)
@@ -179,3 +215,42 @@ def test_eval_batches_cover_the_split_once():
         if m
     ]
     assert seen == list(range(10))
+
+
+def test_full_batches_drop_the_remainder_and_oversized_batches_are_refused():
+    # For networks with batch statistics: no padded example ever reaches a training step.
+    it = batches.BatchIterator(_split(10), 4, seed=0, drop_remainder=True)
+    assert it.batches_per_epoch == 2
+    seen = [next(it) for _ in range(6)]  # three epochs
+    assert all(b["mask"].sum() == 4 and (b["label"] >= 0).all() for b in seen)
+    assert it.get_state() == {"epoch": 3, "position": 0, "seed": 0}
+    # Each epoch draws a new permutation, so the dropped examples differ between epochs.
+    assert len({int(x) for b in seen for x in b["label"]}) == 10
+    with pytest.raises(
+        ValueError,
+        match=r"batch size 11 is larger than x/train \(10 examples\): set data.batch_size",
+    ):
+        batches.BatchIterator(_split(10), 11, seed=0)
+
+
+def test_three_jobs_preparing_one_dataset_at_once_all_get_it(tmp_path):
+    # Before, two of three crashed with FileExistsError on TFDS's final rename.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = (
+        f"import sys; sys.path.insert(0, {str(root)!r})\n"
+        "from gensys.data import datasets\n"
+        f"print(len(datasets.load_split('digits', 'train', cache_dir={str(tmp_path)!r})))\n"
+    )
+    jobs = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]  # fmt: skip
+    results = [job.communicate(timeout=300) for job in jobs]
+    for job, (out, err) in zip(jobs, results, strict=True):
+        assert job.returncode == 0 and out.split()[-1] == "1500", err[-2000:]
+    assert not list(tmp_path.rglob("incomplete.*"))

@@ -1,5 +1,6 @@
 """The shared optimizer: warm-up, cosine decay, and its argument checks."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -40,3 +41,15 @@ def test_adagrad_divides_by_the_root_of_the_summed_squares():
         make_optimizer(1e-2, name="sgd")
     with pytest.raises(ValueError, match="weight_decay is Adam's"):
         make_optimizer(1e-2, name="adagrad", weight_decay=0.1)
+
+
+def test_l2_penalty_adds_its_gradient_to_weight_matrices_only():
+    # With a zero data gradient only the penalty's gradient l2 * W moves anything: the
+    # weight matrix shrinks, the bias stays.
+    params = {"w": jnp.full((2, 2), 3.0), "b": jnp.full((2,), 3.0)}
+    optimizer = make_optimizer(1e-2, grad_clip_norm=None, l2=0.5)
+    updates, _ = optimizer.update(jax.tree.map(jnp.zeros_like, params), optimizer.init(params),
+                                  params)  # fmt: skip
+    assert np.all(np.asarray(updates["w"]) < 0) and np.all(np.asarray(updates["b"]) == 0)
+    with pytest.raises(ValueError, match="l2 must be >= 0"):
+        make_optimizer(1e-2, l2=-1.0)
