@@ -1,4 +1,5 @@
-"""Normalizing flows: bijectors, couplings, the flow distribution and dequantization."""
+"""Normalizing flows: bijectors, couplings, splines, masked autoregressive flows, the flow
+distribution and dequantization."""
 
 from gensys.distributions import bits_per_dim
 from gensys.flows.bijectors import (
@@ -25,8 +26,26 @@ from gensys.flows.distribution import (
     discrete_log_likelihood_bound,
     uniform_dequantize,
 )
+from gensys.flows.masked_autoregressive import (
+    AFFINE,
+    affine_transform,
+    inverse_autoregressive,
+    masked_autoregressive,
+    reverse_features,
+    spline_transform,
+)
+from gensys.flows.splines import num_spline_params, rational_quadratic_spline, spline_coupling
 
 __all__ = [
+    "AFFINE",
+    "affine_transform",
+    "inverse_autoregressive",
+    "masked_autoregressive",
+    "num_spline_params",
+    "rational_quadratic_spline",
+    "reverse_features",
+    "spline_coupling",
+    "spline_transform",
     "Bijector",
     "FlowDistribution",
     "actnorm",

@@ -27,10 +27,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from gensys.autoregressive.masks import made_masks
 from gensys.flows.bijectors import (
     Bijector,
     actnorm,
     actnorm_data_init,
+    chain,
     lu_conv1x1,
     lu_conv1x1_init,
     squeeze,
@@ -41,8 +43,17 @@ from gensys.flows.coupling import (
     channel_mask,
     checkerboard_mask,
 )
+from gensys.flows.masked_autoregressive import (
+    AFFINE,
+    masked_autoregressive,
+    reverse_features,
+    spline_transform,
+)
+from gensys.flows.splines import num_spline_params
+from gensys.nets.made import MaskedDense
 
 ARCHITECTURES = ("realnvp", "glow")
+VECTOR_TRANSFORMS = ("affine", "spline")
 
 
 def _direction(bijector: Bijector, x: jax.Array, inverse: bool):
@@ -119,6 +130,28 @@ class MLPConditioner(nn.Module):
         shift, raw = out[:, : x[0].size].reshape(size), out[:, x[0].size :].reshape(size)
         rescale = self.param("rescale", nn.initializers.ones, d)
         return shift, rescale * jnp.tanh(raw)
+
+
+class MADEConditioner(nn.Module):
+    """Parameters ``[B, D, num_params]`` of an autoregressive flow layer from ``x [B, D]``:
+    MADE (Germain et al. 2015) with real inputs, the output mask repeated over each
+    element's ``num_params`` outputs, so those of element ``d`` read ``x_{<d}`` only (the
+    conditioner of :mod:`gensys.flows.masked_autoregressive`). The head starts at zero: the
+    layer starts as the identity (affine and spline alike)."""
+
+    hidden: tuple[int, ...]
+    num_params: int
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        dims = x.shape[-1]
+        _, masks = made_masks(dims, tuple(self.hidden))
+        h = x
+        for width, mask in zip(self.hidden, masks[:-1], strict=True):
+            h = nn.relu(MaskedDense(width)(h, jnp.asarray(mask[0])))
+        output_mask = jnp.repeat(jnp.asarray(masks[-1][0]), self.num_params, axis=-1)
+        head = MaskedDense(dims * self.num_params, kernel_init=nn.initializers.zeros)
+        return head(h, output_mask).reshape(x.shape[0], dims, self.num_params)
 
 
 class Coupling(nn.Module):
@@ -284,6 +317,71 @@ class CouplingFlow(nn.Module):
             ops.append(
                 Coupling("channel", i % 2, tuple(self.hidden), additive=self.additive,
                          name=f"layer{i}_coupling")
+            )  # fmt: skip
+        return _run(ops, x, inverse, weights)
+
+
+class AutoregressiveLayer(nn.Module):
+    """One MAF layer on vectors ``[B, 1, 1, D]`` (:func:`gensys.flows.masked_autoregressive`)
+    with a :class:`MADEConditioner`, its elementwise map affine or a rational-quadratic
+    spline, and the features reversed after it when ``reverse``.
+
+    The normalising direction (data to noise) is one pass of the conditioner; the
+    generative one takes ``D`` passes in a ``lax.fori_loop``, where the conditioner runs as
+    a plain function of this layer's parameters (a bound Flax module cannot be called
+    inside a JAX loop): initialise in the normalising direction, as for the other flows.
+    """
+
+    transform: str
+    hidden: tuple[int, ...]
+    num_bins: int = 8
+    bound: float = 4.0
+    reverse: bool = True
+
+    @nn.compact
+    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None):
+        if self.transform not in VECTOR_TRANSFORMS:
+            raise ValueError(
+                f"transform must be one of {VECTOR_TRANSFORMS}, got {self.transform!r}"
+            )
+        spline = self.transform == "spline"
+        elementwise = spline_transform(self.bound) if spline else AFFINE
+        num_params = num_spline_params(self.num_bins) if spline else 2
+        net = MADEConditioner(tuple(self.hidden), num_params, name="conditioner")
+        if inverse or self.is_initializing():
+            conditioner = net
+        else:
+            params = {"params": self.variables["params"]["conditioner"]}
+            detached = MADEConditioner(tuple(self.hidden), num_params)
+            conditioner = lambda v: detached.apply(params, v)  # noqa: E731
+        parts = [masked_autoregressive(conditioner, elementwise)]
+        if self.reverse:
+            parts.append(reverse_features())
+        flat = x.reshape(x.shape[0], -1)
+        y, log_det = _direction(chain(*parts), flat, inverse)
+        return y.reshape(x.shape), log_det
+
+
+class AutoregressiveFlow(nn.Module):
+    """MAF (Papamakarios et al. 2017; ``transform="affine"``) or its spline form, the
+    autoregressive neural spline flow (Durkan et al. 2019; ``"spline"``), on vectors
+    ``[B, 1, 1, D]``: ``num_layers`` of ActNorm and an :class:`AutoregressiveLayer`, the
+    order reversed between layers."""
+
+    transform: str = "affine"
+    num_layers: int = 5
+    hidden: tuple[int, ...] = (128, 128)
+    num_bins: int = 8
+    bound: float = 4.0
+
+    @nn.compact
+    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None):
+        ops = []
+        for i in range(self.num_layers):
+            ops.append(ActNorm(name=f"layer{i}_actnorm"))
+            ops.append(
+                AutoregressiveLayer(self.transform, tuple(self.hidden), self.num_bins, self.bound,
+                                    reverse=i < self.num_layers - 1, name=f"layer{i}_maf")
             )  # fmt: skip
         return _run(ops, x, inverse, weights)
 

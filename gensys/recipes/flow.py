@@ -36,7 +36,14 @@ from gensys.flows.distribution import (
     discrete_log_likelihood_bound,
     uniform_dequantize,
 )
-from gensys.nets.flows import ARCHITECTURES, CouplingFlow, MultiScaleFlow, as_bijector
+from gensys.nets.flows import (
+    ARCHITECTURES,
+    VECTOR_TRANSFORMS,
+    AutoregressiveFlow,
+    CouplingFlow,
+    MultiScaleFlow,
+    as_bijector,
+)
 from gensys.recipes.recipe import Recipe
 from gensys.recipes.state import (
     TrainState,
@@ -55,7 +62,7 @@ DENSITY_EXTENT, DENSITY_SIZE = 5.0, 160
 class FlowConfig:
     """The ``model`` section of a flow config."""
 
-    architecture: str = "glow"  # realnvp or glow
+    architecture: str = "glow"  # realnvp or glow; vectors also maf
     # Images (MultiScaleFlow):
     num_scales: int = 2
     steps_per_scale: int = 4
@@ -67,6 +74,12 @@ class FlowConfig:
     # Vectors (CouplingFlow):
     num_layers: int = 8
     mlp_hidden: tuple[int, ...] = (128, 128)
+    # Vectors, architecture "maf": each layer's elementwise map, "affine" (MAF) or
+    # "spline" (rational-quadratic, Durkan et al. 2019) with num_bins bins on
+    # [-spline_bound, spline_bound] and identity tails.
+    transform: str = "affine"
+    num_bins: int = 8
+    spline_bound: float = 4.0
     # Both:
     additive: bool = False  # NICE's volume-preserving couplings
     learning_rate: float = 1e-3
@@ -79,10 +92,15 @@ class FlowConfig:
 
 
 def _check(config: FlowConfig, spec: DatasetSpec) -> None:
-    if config.architecture not in ARCHITECTURES:
+    vectors = spec.num_levels == 0
+    known = (*ARCHITECTURES, "maf") if vectors else ARCHITECTURES
+    if config.architecture not in known:
         raise ValueError(
-            f"architecture must be one of {ARCHITECTURES}, got {config.architecture!r}"
+            f"architecture must be one of {known}"
+            f"{'' if vectors else ' (maf: vectors only)'}, got {config.architecture!r}"
         )
+    if config.transform not in VECTOR_TRANSFORMS:
+        raise ValueError(f"transform must be one of {VECTOR_TRANSFORMS}, got {config.transform!r}")
     if config.preprocessing not in PREPROCESSINGS:
         raise ValueError(
             f"preprocessing must be one of {PREPROCESSINGS}, got {config.preprocessing!r}"
@@ -127,7 +145,16 @@ def make_flow_recipe(config: FlowConfig, spec: DatasetSpec) -> Recipe:
     _check(config, spec)
     continuous = spec.num_levels == 0
     dims = math.prod(spec.image_shape)
-    if continuous:
+    if continuous and config.architecture == "maf":
+        model = AutoregressiveFlow(
+            config.transform,
+            config.num_layers,
+            tuple(config.mlp_hidden),
+            config.num_bins,
+            config.spline_bound,
+        )
+        preprocessing = None
+    elif continuous:
         model = CouplingFlow(
             config.architecture, config.num_layers, tuple(config.mlp_hidden), config.additive
         )
