@@ -365,8 +365,8 @@ class AutoregressiveLayer(nn.Module):
 class AutoregressiveFlow(nn.Module):
     """MAF (Papamakarios et al. 2017; ``transform="affine"``) or its spline form, the
     autoregressive neural spline flow (Durkan et al. 2019; ``"spline"``), on vectors
-    ``[B, 1, 1, D]``: ``num_layers`` of ActNorm and an :class:`AutoregressiveLayer`, the
-    order reversed between layers."""
+    ``[B, 1, 1, D]`` (an image is flattened to one, in raster order): ``num_layers`` of
+    ActNorm and an :class:`AutoregressiveLayer`, the order reversed between layers."""
 
     transform: str = "affine"
     num_layers: int = 5
@@ -376,6 +376,8 @@ class AutoregressiveFlow(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None):
+        shape = x.shape
+        x = x.reshape(shape[0], 1, 1, -1)  # an image is flattened: ActNorm acts per element
         ops = []
         for i in range(self.num_layers):
             ops.append(ActNorm(name=f"layer{i}_actnorm"))
@@ -383,7 +385,8 @@ class AutoregressiveFlow(nn.Module):
                 AutoregressiveLayer(self.transform, tuple(self.hidden), self.num_bins, self.bound,
                                     reverse=i < self.num_layers - 1, name=f"layer{i}_maf")
             )  # fmt: skip
-        return _run(ops, x, inverse, weights)
+        y, log_det = _run(ops, x, inverse, weights)
+        return y.reshape(shape), log_det
 
 
 def as_bijector(model: nn.Module, params) -> Bijector:

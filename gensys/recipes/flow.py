@@ -62,7 +62,7 @@ DENSITY_EXTENT, DENSITY_SIZE = 5.0, 160
 class FlowConfig:
     """The ``model`` section of a flow config."""
 
-    architecture: str = "glow"  # realnvp or glow; vectors also maf
+    architecture: str = "glow"  # realnvp, glow, or maf (on the flattened data)
     # Images (MultiScaleFlow):
     num_scales: int = 2
     steps_per_scale: int = 4
@@ -92,13 +92,9 @@ class FlowConfig:
 
 
 def _check(config: FlowConfig, spec: DatasetSpec) -> None:
-    vectors = spec.num_levels == 0
-    known = (*ARCHITECTURES, "maf") if vectors else ARCHITECTURES
+    known = (*ARCHITECTURES, "maf")
     if config.architecture not in known:
-        raise ValueError(
-            f"architecture must be one of {known}"
-            f"{'' if vectors else ' (maf: vectors only)'}, got {config.architecture!r}"
-        )
+        raise ValueError(f"architecture must be one of {known}, got {config.architecture!r}")
     if config.transform not in VECTOR_TRANSFORMS:
         raise ValueError(f"transform must be one of {VECTOR_TRANSFORMS}, got {config.transform!r}")
     if config.preprocessing not in PREPROCESSINGS:
@@ -114,6 +110,8 @@ def _check(config: FlowConfig, spec: DatasetSpec) -> None:
             )
         if config.num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {config.num_layers}")
+        return
+    if config.architecture == "maf":  # on the flattened image: no scales to check
         return
     if config.num_scales < 1 or config.steps_per_scale < 1:
         raise ValueError("num_scales and steps_per_scale must be >= 1")
@@ -145,7 +143,7 @@ def make_flow_recipe(config: FlowConfig, spec: DatasetSpec) -> Recipe:
     _check(config, spec)
     continuous = spec.num_levels == 0
     dims = math.prod(spec.image_shape)
-    if continuous and config.architecture == "maf":
+    if config.architecture == "maf":
         model = AutoregressiveFlow(
             config.transform,
             config.num_layers,
@@ -153,12 +151,10 @@ def make_flow_recipe(config: FlowConfig, spec: DatasetSpec) -> Recipe:
             config.num_bins,
             config.spline_bound,
         )
-        preprocessing = None
     elif continuous:
         model = CouplingFlow(
             config.architecture, config.num_layers, tuple(config.mlp_hidden), config.additive
         )
-        preprocessing = None
     else:
         model = MultiScaleFlow(
             config.architecture,
@@ -169,6 +165,9 @@ def make_flow_recipe(config: FlowConfig, spec: DatasetSpec) -> Recipe:
             config.additive,
             config.learned_prior,
         )
+    if continuous:
+        preprocessing = None
+    else:
         preprocessing = (
             logit_preprocessing(config.logit_alpha)
             if config.preprocessing == "logit"
