@@ -7,9 +7,10 @@ from gensys.train.checkpointing import (
     CheckpointUnreadableError,
     CheckpointWriteError,
 )
+from gensys.train.clean_checkpoints import NonFiniteError
 from gensys.train.config import DataConfig, EvalConfig, ExperimentConfig, TrainConfig
 from gensys.train.engine import Engine, LoopState
-from gensys.train.loop import NonFiniteError, TrainResult, evaluate, sample, train
+from gensys.train.loop import TrainResult, evaluate, sample, train
 
 __all__ = [
     "CheckpointMismatchError",

@@ -25,7 +25,7 @@ SIGTERM saves a checkpoint at the current step and returns normally; reaching
 ``nonfinite_budget`` skipped non-finite steps (checked at each log step and before each
 save) stop the run with :class:`NonFiniteError` after the metrics are flushed, without
 saving; the last checkpoint saved before any step was skipped is never rotated out, and
-the error names it for ``train.resume_step``.
+the error names it for ``train.resume_step`` (:mod:`gensys.train.clean_checkpoints`).
 """
 
 from __future__ import annotations
@@ -47,16 +47,13 @@ from gensys.data.batches import BatchIterator
 from gensys.recipes.recipe import Recipe
 from gensys.train import sharding
 from gensys.train.best import BestEvaluation
+from gensys.train.clean_checkpoints import CleanCheckpoints
 from gensys.train.config import ExperimentConfig
 from gensys.train.end_of_run import EndOfRunRecord
 from gensys.train.engine import Engine, LoopState
 from gensys.train.run import TRAIN, Run, format_metrics, restore_or_fail, setup_run
 from gensys.train.run_config import check_unchanged, write_config
 from gensys.train.workdir_lock import WorkdirLock
-
-
-class NonFiniteError(RuntimeError):
-    """Too many training steps produced NaN or infinite values."""
 
 
 @dataclasses.dataclass
@@ -105,17 +102,14 @@ def _train(run: Run) -> TrainResult:
     restored = _restore(run)
     if run.is_main:
         write_config(run.workdir, c)
-    # The non-finite bookkeeping: skipped steps counted at the last save, and the last
-    # checkpoint saved with none skipped since the one before ("clean"), which is never
-    # rotated out and which the error names for a resume.
-    skipped_at_save, last_clean, resumed_from = 0, None, None
+    clean = CleanCheckpoints(t.nonfinite_budget, run.checkpointer.directory)
+    resumed_from = None
     if restored is not None:
         step, state, meta = restored
         iterator.set_state(meta["data"])
         if best is not None:
             best.restore(meta.get("best"))
-        skipped_at_save = meta.get("nonfinite_skipped", int(state.nonfinite_skipped))
-        last_clean = meta.get("last_clean_step", step)
+        clean.restore(meta, step, int(state.nonfinite_skipped))
         resumed_from = meta.get("resumed_from")
         logging.info("resumed from step %d in %s", step, run.checkpointer.directory)
     else:
@@ -130,42 +124,22 @@ def _train(run: Run) -> TrainResult:
             engine.mesh.size,
         )
 
-    def nonfinite_error(skipped: int, at_step: int) -> NonFiniteError:
-        run.writer.flush()
-        where = (
-            f"the last checkpoint saved before any skipped step is {last_clean} in "
-            f"{run.checkpointer.directory}: lower the learning rate and resume from it with "
-            f"--config.train.resume_step={last_clean}"
-            if last_clean is not None
-            else "no checkpoint was saved before the first skipped step: start afresh with "
-            "a lower learning rate"
-        )
-        return NonFiniteError(
-            f"{skipped} training steps produced non-finite values by step {at_step} (budget "
-            f"{t.nonfinite_budget}); the state was kept at the last finite step; {where}. "
-            "Check the data too."
-        )
-
     def save(at_step: int) -> None:
-        nonlocal skipped_at_save, last_clean
         # Checked at every save, not only at log steps: a state past the budget (or, however
         # it came about, non-finite) never replaces a good checkpoint.
         skipped = int(state.nonfinite_skipped)
-        if skipped > t.nonfinite_budget or not engine.is_finite(state):
-            raise nonfinite_error(skipped, at_step)
-        if skipped == skipped_at_save:
-            last_clean = at_step
+        if clean.over_budget(skipped) or not engine.is_finite(state):
+            run.writer.flush()
+            raise clean.error(skipped, at_step)
         meta = {
             "data": iterator.get_state(),
             "step": at_step,
-            "nonfinite_skipped": skipped,
-            "last_clean_step": last_clean,
+            **clean.saving(at_step, skipped),
             "resumed_from": resumed_from,
         }
         if best is not None:
             meta["best"] = best.to_meta()
-        run.checkpointer.save(at_step, state, meta, protect=last_clean)
-        skipped_at_save = skipped
+        run.checkpointer.save(at_step, state, meta, protect=clean.last_clean)
 
     def evaluate(at_step: int) -> dict[str, float]:
         metrics = run.evaluate(state, at_step)
@@ -223,8 +197,9 @@ def _train(run: Run) -> TrainResult:
                         logging.warning("step %d: %s", step, message)
                 bar.set_postfix(loss=f"{last_metrics.get('train/loss', float('nan')):.4g}")
                 logging.info("step %d: %s", step, format_metrics(last_metrics))
-                if skipped > c.train.nonfinite_budget:
-                    raise nonfinite_error(skipped, step)
+                if clean.over_budget(skipped):
+                    run.writer.flush()
+                    raise clean.error(skipped, step)
             # Evaluate before saving, so the checkpoint's best record includes this step.
             if (c.train.eval_every and step % c.train.eval_every == 0) or last:
                 last_metrics.update(evaluate(step))
