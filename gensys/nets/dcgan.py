@@ -11,7 +11,7 @@
   ``condition_features`` with LeakyReLU(0.2) and concatenated to ``z`` likewise.
 - Discriminator: strided 4x4 convolutions that double the channels from
   ``width`` down to 4x4, LeakyReLU(0.2), normalization on every layer but the
-  first (``norm="batch"``; WGAN-GP's critic takes ``"layer"`` or ``"none"``,
+  first (``norm="batch"``; WGAN-GP's critic takes ``"layer"``, ``"instance"`` or ``"none"``,
   since batch norm couples the examples the per-example penalty differentiates),
   then a linear output. Conditioning: ``"concat"`` feeds the label embedding as
   extra input channels; ``"projection"`` adds ``<embed(y), phi(x)>`` to the
@@ -34,7 +34,7 @@ from gensys.nets.sizes import doublings
 from gensys.nets.subpixel import SubPixelConvTranspose
 
 DCGAN_INIT = nn.initializers.normal(0.02)
-NORMS = ("batch", "layer", "none")
+NORMS = ("batch", "layer", "instance", "none")
 CONDITIONINGS = ("concat", "projection", "spatial")
 
 
@@ -148,4 +148,8 @@ class DCGANDiscriminator(nn.Module):
             )(h)
         if self.norm == "layer":
             return nn.LayerNorm()(h)
+        if self.norm == "instance":
+            # Per example and channel over the feature map (Ulyanov et al. 2016): like layer
+            # norm it keeps examples independent, as WGAN-GP's per-example penalty needs.
+            return nn.InstanceNorm()(h)
         return h

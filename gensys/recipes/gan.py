@@ -73,7 +73,7 @@ class GANConfig:
     width: int = 64  # dcgan: feature maps of the first discriminator / last generator layer
     g_hidden: tuple[int, ...] = (256, 256)  # mlp generator
     d_hidden: tuple[int, ...] = (256, 256)  # mlp discriminator
-    d_norm: str = "batch"  # dcgan discriminator: batch, layer or none
+    d_norm: str = "batch"  # dcgan discriminator: batch, layer, instance or none
     class_conditional: bool = False
     conditioning: str = "projection"  # discriminator: concat or projection
     d_steps: int = 1

@@ -38,7 +38,7 @@ def test_dcgan_shapes_and_init(size, channels):
 
 def test_critic_without_batch_norm_and_size_errors():
     x = jnp.zeros((2, 32, 32, 1))
-    for norm in ("layer", "none"):
+    for norm in ("layer", "instance", "none"):
         d_vars = jax.eval_shape(DCGANDiscriminator(width=4, norm=norm).init, jax.random.key(0), x)
         assert "batch_stats" not in d_vars
     assert dcgan_stages(32) == 3
@@ -100,3 +100,14 @@ def test_discriminator_label_path_has_gradient(network, conditioning):
     apply = jax.jit(d.apply)
     other = apply(variables, x, jnp.array([2, 6]))
     assert float(jnp.abs(other[1] - apply(variables, x, labels)[1])) > 0
+
+
+@pytest.mark.parametrize("norm", ["layer", "instance", "none"])
+def test_penalty_friendly_critics_score_each_example_alone(norm):
+    # WGAN-GP differentiates each example's score: it must not depend on the others.
+    x = jax.random.normal(jax.random.key(0), (3, 16, 16, 1))
+    critic = DCGANDiscriminator(width=4, norm=norm)
+    variables = critic.init(jax.random.key(1), x)
+    together = critic.apply(variables, x, train=True)
+    alone = critic.apply(variables, x[:1], train=True)
+    np.testing.assert_allclose(together[:1], alone, rtol=1e-5, atol=1e-6)
