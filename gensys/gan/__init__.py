@@ -23,8 +23,11 @@ from gensys.gan.losses import (
     wasserstein_generator_loss,
 )
 from gensys.gan.matching import joint_embedding_loss, matching_aware_discriminator_loss
+from gensys.gan.noise import PRIORS, draw_noise
 
 __all__ = [
+    "PRIORS",
+    "draw_noise",
     "LOSSES",
     "LOSS_FUNCTIONS",
     "cross_entropy_discriminator_loss",

@@ -49,7 +49,7 @@ class AutoregressiveConfig:
     order_agnostic: bool = False  # MADE: mask sets beyond the first use random orderings
     direct_connection: bool = False  # MADE: masked input-to-output weights beside the hidden
     class_conditional: bool = False  # gated PixelCNN
-    optimizer: str = "adam"  # or "adagrad" (the MADE paper's)
+    optimizer: str = "adam"  # "adagrad" (the MADE paper's) or "sgd" (no momentum here)
     learning_rate: float = 1e-3
     warmup_steps: int = 0
     decay_steps: int = 0

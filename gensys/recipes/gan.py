@@ -48,6 +48,8 @@ from gensys.gan.losses import (
     gradient_penalty,
     r1_penalty,
 )
+from gensys.gan.noise import PRIORS
+from gensys.gan.noise import draw_noise as noise_of
 from gensys.nets.dcgan import NORMS, DCGANDiscriminator, DCGANGenerator, dcgan_stages
 from gensys.nets.mlp import MLPDiscriminator, MLPGenerator
 from gensys.recipes.players import (
@@ -69,6 +71,7 @@ class GANConfig:
     loss: str = "nonsaturating"
     network: str = "dcgan"  # mlp or dcgan
     latent_dim: int = 100
+    prior: str = "normal"  # the noise z: "normal" N(0, I), or "uniform" U(-1, 1)^d
     image_size: int | None = None  # resize the data (bilinear) to this square side
     width: int = 64  # dcgan: feature maps of the first discriminator / last generator layer
     g_hidden: tuple[int, ...] = (256, 256)  # mlp generator
@@ -77,10 +80,12 @@ class GANConfig:
     class_conditional: bool = False
     conditioning: str = "projection"  # discriminator: concat or projection
     d_steps: int = 1
+    optimizer: str = "adam"  # or "sgd" (with momentum, as Goodfellow et al. 2014)
     g_learning_rate: float = 2e-4
     d_learning_rate: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    beta1: float = 0.5  # adam
+    beta2: float = 0.999  # adam
+    momentum: float = 0.5  # sgd
     gp_weight: float = 10.0  # wgan_gp's lambda
     r1_weight: float = 0.0  # R1's gamma (0: off)
     clip_value: float = 0.01  # wgan's weight clipping
@@ -105,6 +110,8 @@ def _check(config: GANConfig, spec: DatasetSpec) -> None:
         raise ValueError(f"loss must be one of {LOSSES}, got {config.loss!r}")
     if config.network not in NETWORKS:
         raise ValueError(f"network must be one of {NETWORKS}, got {config.network!r}")
+    if config.prior not in PRIORS:
+        raise ValueError(f"prior must be one of {PRIORS}, got {config.prior!r}")
     if config.d_norm not in NORMS:
         raise ValueError(f"d_norm must be one of {NORMS}, got {config.d_norm!r}")
     if config.d_steps < 1:
@@ -139,6 +146,10 @@ def apply_tracking_stats(module, variables, *args, train: bool, rngs=None):
 def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
     """Builds the GAN recipe for data of ``spec``."""
     _check(config, spec)
+
+    def draw_noise(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        return noise_of(config.prior, key, shape)
+
     channels = spec.image_shape[-1]
     size = config.image_size
     image_shape = (size, size, channels) if size else spec.image_shape
@@ -152,12 +163,16 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
         output = "none" if spec.num_levels == 0 else "tanh"
         generator = MLPGenerator(config.g_hidden, image_shape, output, num_classes)
         discriminator = MLPDiscriminator(config.d_hidden, num_classes, config.conditioning)
-    g_optimizer = make_optimizer(
-        config.g_learning_rate, grad_clip_norm=None, b1=config.beta1, b2=config.beta2
-    )
-    d_optimizer = make_optimizer(
-        config.d_learning_rate, grad_clip_norm=None, b1=config.beta1, b2=config.beta2
-    )
+
+    def optimizer(learning_rate: float):
+        sgd = config.optimizer == "sgd"
+        return make_optimizer(
+            learning_rate, grad_clip_norm=None, b1=config.beta1, b2=config.beta2,
+            name=config.optimizer, momentum=config.momentum if sgd else 0.0,
+        )  # fmt: skip
+
+    g_optimizer = optimizer(config.g_learning_rate)
+    d_optimizer = optimizer(config.d_learning_rate)
     modes = toy2d.GAUSSIANS8_MODES if spec.builder == "gaussians8" else None
 
     def images_of(batch) -> jax.Array:
@@ -196,7 +211,7 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
         """One discriminator update on ``real`` and as many fresh fakes (the generator's
         batch statistics move with the pass that makes them)."""
         z_key, mix_key = jax.random.split(key)
-        z = jax.random.normal(z_key, (real.shape[0], config.latent_dim))
+        z = draw_noise(z_key, (real.shape[0], config.latent_dim))
         fake, g_vars = apply_tracking_stats(generator, players.generator, z, labels, train=True)
         fake = jax.lax.stop_gradient(fake)
         aux = () if labels is None else (labels,)
@@ -252,7 +267,7 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
             players, metrics = d_update(players, *inputs, keys[i])
             d_metrics.append(metrics)
         last_labels = None if labels is None else labels[-m:]
-        z = jax.random.normal(keys[k], (m, config.latent_dim))
+        z = draw_noise(keys[k], (m, config.latent_dim))
 
         def g_objective(variables, d_vars):
             fake, variables = apply_tracking_stats(generator, variables, z, last_labels, train=True)
@@ -270,7 +285,7 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
 
     def eval_step(state: GANState, batch: dict, key: jax.Array) -> dict:
         x, labels = images_of(batch), labels_of(batch)
-        z = jax.random.normal(key, (x.shape[0], config.latent_dim))
+        z = draw_noise(key, (x.shape[0], config.latent_dim))
         fake = generator.apply(state.ema_generator, z, labels, train=False)
         d_vars = state.players.discriminator
         real_out = discriminator.apply(d_vars, x, labels, train=False)
@@ -289,7 +304,7 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
         return {**means, "modes_covered": float(modes_covered(fractions))}
 
     def sample(state: GANState, key: jax.Array, num: int) -> jax.Array:
-        z = jax.random.normal(key, (num, config.latent_dim))
+        z = draw_noise(key, (num, config.latent_dim))
         labels = jnp.arange(num) % num_classes if num_classes else None
         return generator.apply(state.ema_generator, z, labels, train=False)
 

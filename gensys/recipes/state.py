@@ -46,7 +46,7 @@ def ema_update(ema_params: Any, params: Any, decay: jax.Array) -> Any:
     return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema_params, params)
 
 
-OPTIMIZERS = ("adam", "adagrad")
+OPTIMIZERS = ("adam", "adagrad", "sgd")
 
 
 def make_optimizer(
@@ -61,12 +61,15 @@ def make_optimizer(
     decay_steps: int = 0,
     name: str = "adam",
     l2: float = 0.0,
+    momentum: float = 0.0,
 ) -> optax.GradientTransformation:
     """Adam(W) (or Adagrad) with a linear warm-up to a constant rate and optional clipping.
 
     ``name="adagrad"``: Adagrad (Duchi et al. 2011) as in the MADE paper's experiments,
     ``theta <- theta - lr * g / sqrt(sum of g^2 so far + 1e-12)``, accumulator starting at
-    0; it takes no ``weight_decay``, ``b1`` or ``b2``.
+    0; it takes no ``weight_decay``, ``b1`` or ``b2``. ``name="sgd"``: SGD with
+    (heavy-ball) ``momentum``, ``v <- momentum * v + g; theta <- theta - lr * v``, as
+    Goodfellow et al. (2014) trained GANs; no ``weight_decay`` either.
 
     ``l2 > 0``: an L2 penalty ``l2 / 2 * sum(W^2)`` on the weight matrices and kernels
     (arrays of rank >= 2; not biases or scales) joins the objective: its gradient
@@ -83,8 +86,10 @@ def make_optimizer(
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
-    if name == "adagrad" and weight_decay:
-        raise ValueError(f"weight_decay is Adam's (AdamW); optimizer='adagrad' got {weight_decay}")
+    if name != "adam" and weight_decay:
+        raise ValueError(f"weight_decay is Adam's (AdamW); optimizer={name!r} got {weight_decay}")
+    if not 0.0 <= momentum < 1.0 or (momentum and name != "sgd"):
+        raise ValueError(f"momentum must be in [0, 1) and is SGD's; got {momentum} for {name!r}")
     if decay_steps and decay_steps <= warmup_steps:
         raise ValueError(
             f"decay_steps must exceed warmup_steps ({warmup_steps}), got {decay_steps}"
@@ -107,6 +112,9 @@ def make_optimizer(
     # Without decay no mask: the optimizer state keeps the structure older checkpoints have.
     if name == "adagrad":
         parts.append(optax.adagrad(lr, initial_accumulator_value=0.0, eps=1e-12))
+        return optax.chain(*parts)
+    if name == "sgd":
+        parts.append(optax.sgd(lr, momentum=momentum or None))
         return optax.chain(*parts)
     mask = weight_decay_mask if weight_decay else None
     parts.append(optax.adamw(lr, b1=b1, b2=b2, weight_decay=weight_decay, mask=mask))

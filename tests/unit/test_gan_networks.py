@@ -111,3 +111,46 @@ def test_penalty_friendly_critics_score_each_example_alone(norm):
     together = critic.apply(variables, x, train=True)
     alone = critic.apply(variables, x[:1], train=True)
     np.testing.assert_allclose(together[:1], alone, rtol=1e-5, atol=1e-6)
+
+
+def test_noise_priors_and_the_recipe_that_draws_from_them():
+    from gensys.gan import draw_noise
+    from gensys.recipes.registry import build_recipe
+
+    uniform = np.asarray(draw_noise("uniform", jax.random.key(0), (20_000, 4)))
+    assert uniform.min() >= -1.0 and uniform.max() <= 1.0
+    assert abs(uniform.mean()) < 0.01 and abs(uniform.var() - 1 / 3) < 0.01
+    normal = np.asarray(draw_noise("normal", jax.random.key(0), (20_000, 4)))
+    assert abs(normal.var() - 1.0) < 0.03 and np.abs(normal).max() > 1.0
+    with pytest.raises(ValueError, match="prior must be one of"):
+        draw_noise("cauchy", jax.random.key(0), (2,))
+    with pytest.raises(ValueError, match="prior must be one of"):
+        build_recipe("gan", {"network": "mlp", "prior": "cauchy"}, get_spec("gaussians8"))
+    # The same generator and key: a uniform prior gives other samples than a normal one.
+    spec = get_spec("gaussians8")
+    batch = {"image": jnp.zeros((8, 1, 1, 2)), "label": -jnp.ones(8, jnp.int32),
+             "mask": jnp.ones(8)}  # fmt: skip
+    samples = {}
+    for prior in ("normal", "uniform"):
+        recipe = build_recipe("gan", {"network": "mlp", "prior": prior}, spec)
+        state = recipe.init(jax.random.key(1), batch)
+        samples[prior] = np.asarray(recipe.sample(state, jax.random.key(2), 16))
+    assert np.all(np.isfinite(samples["uniform"]))
+    assert not np.allclose(samples["normal"], samples["uniform"])
+
+
+def test_gan_players_can_train_with_sgd_and_momentum():
+    from gensys.recipes.registry import build_recipe
+
+    spec = get_spec("gaussians8")
+    model = {"network": "mlp", "optimizer": "sgd", "momentum": 0.5, "g_learning_rate": 0.05,
+             "d_learning_rate": 0.05}  # fmt: skip
+    recipe = build_recipe("gan", model, spec)
+    batch = {"image": jax.random.normal(jax.random.key(0), (16, 1, 1, 2)),
+             "label": -jnp.ones(16, jnp.int32), "mask": jnp.ones(16)}  # fmt: skip
+    state = recipe.init(jax.random.key(1), batch)
+    new_state, metrics = jax.jit(recipe.train_step)(state, batch, jax.random.key(2))
+    before = jax.tree.leaves(state.players.discriminator)
+    after = jax.tree.leaves(new_state.players.discriminator)
+    assert any(not np.allclose(a, b) for a, b in zip(before, after, strict=True))
+    assert np.isfinite(float(metrics["train/d_loss"]))

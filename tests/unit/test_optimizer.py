@@ -38,7 +38,7 @@ def test_adagrad_divides_by_the_root_of_the_summed_squares():
     sizes = step_sizes(make_optimizer(1e-2, grad_clip_norm=None, name="adagrad"), 4)
     np.testing.assert_allclose(sizes, 1e-2 / np.sqrt(np.arange(1, 5)), rtol=1e-5)
     with pytest.raises(ValueError, match="optimizer must be one of"):
-        make_optimizer(1e-2, name="sgd")
+        make_optimizer(1e-2, name="rmsprop")
     with pytest.raises(ValueError, match="weight_decay is Adam's"):
         make_optimizer(1e-2, name="adagrad", weight_decay=0.1)
 
@@ -53,3 +53,13 @@ def test_l2_penalty_adds_its_gradient_to_weight_matrices_only():
     assert np.all(np.asarray(updates["w"]) < 0) and np.all(np.asarray(updates["b"]) == 0)
     with pytest.raises(ValueError, match="l2 must be >= 0"):
         make_optimizer(1e-2, l2=-1.0)
+
+
+def test_sgd_with_momentum_accumulates_the_gradient():
+    # A constant unit gradient with momentum 0.5: velocities 1, 1.5, 1.75, ...
+    sizes = step_sizes(make_optimizer(1e-2, grad_clip_norm=None, name="sgd", momentum=0.5), 3)
+    np.testing.assert_allclose(sizes, 1e-2 * np.array([1.0, 1.5, 1.75]), rtol=1e-5)
+    with pytest.raises(ValueError, match="momentum must be in \\[0, 1\\) and is SGD's"):
+        make_optimizer(1e-2, momentum=0.9)  # Adam has no such momentum
+    with pytest.raises(ValueError, match="weight_decay is Adam's"):
+        make_optimizer(1e-2, name="sgd", weight_decay=0.1)
