@@ -13,17 +13,11 @@ was 87.69 at step 500 and rose after, so the model overfits the 1,500 digits by 
 (RealNVP 1.989, Glow 2.052 in the same table).
 """
 
-from experiments.configs import glow_digits
+from experiments.configs import glow_digits, nsf_gaussians8
 
 
 def get_config():
     config = glow_digits.get_config()
     config.train.num_steps = 1000
-    m = config.model
-    m.architecture = "maf"
-    m.transform = "spline"
-    m.num_layers = 5
-    m.mlp_hidden = (256, 256)
-    m.num_bins = 8
-    m.spline_bound = 4.0
+    nsf_gaussians8.spline_flow(config.model, hidden=(256, 256))
     return config

@@ -11,13 +11,17 @@ passes a layer. The run also writes ``samples/density_<step>.png``.
 from experiments.configs import realnvp_gaussians8
 
 
+def spline_flow(model, hidden=(128, 128)):
+    """Sets ``model`` (a flow config's section) to this file's spline flow."""
+    model.architecture = "maf"
+    model.transform = "spline"
+    model.num_layers = 5
+    model.mlp_hidden = hidden
+    model.num_bins = 8
+    model.spline_bound = 4.0
+
+
 def get_config(name: str = "gaussians8"):
     config = realnvp_gaussians8.get_config(name)
-    m = config.model
-    m.architecture = "maf"
-    m.transform = "spline"
-    m.num_layers = 5
-    m.mlp_hidden = (128, 128)
-    m.num_bins = 8
-    m.spline_bound = 4.0
+    spline_flow(config.model)
     return config

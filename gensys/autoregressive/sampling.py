@@ -23,6 +23,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gensys import checks
 
@@ -52,16 +53,16 @@ def _given(
     flat = prefix.astype(jnp.int32).reshape(num, dims)
     positions = (jnp.arange(dims) if order is None else order)[:num_given]
     given = flat[:, positions]
-    concrete = checks.concrete_or_none(given)
-    if concrete is not None:
-        bad = (concrete < 0) | (concrete >= num_levels)
-        if bad.any():
-            raise ValueError(
-                f"prefix: the {num_given} given pixels must be levels in [0, {num_levels}), "
-                f"got min {int(concrete.min())} and max {int(concrete.max())} "
-                f"({int(bad.any(axis=1).sum())} of {num} images)"
-            )
-    return flat, jnp.all((given >= 0) & (given < num_levels), axis=1, keepdims=True)
+    valid = (given >= 0) & (given < num_levels)
+    concrete = checks.concrete_or_none(valid)
+    if concrete is not None and not concrete.all():
+        values = np.asarray(given)
+        raise ValueError(
+            f"prefix: the {num_given} given pixels must be levels in [0, {num_levels}), "
+            f"got min {int(values.min())} and max {int(values.max())} "
+            f"({int((~concrete).any(axis=1).sum())} of {num} images)"
+        )
+    return flat, jnp.all(valid, axis=1, keepdims=True)
 
 
 def sample_by_rerunning(

@@ -30,6 +30,7 @@ the same discriminator statistics; on ``gaussians8`` it adds
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import flax.struct
@@ -48,8 +49,7 @@ from gensys.gan.losses import (
     gradient_penalty,
     r1_penalty,
 )
-from gensys.gan.noise import PRIORS
-from gensys.gan.noise import draw_noise as noise_of
+from gensys.gan.noise import PRIORS, draw_noise
 from gensys.nets.dcgan import NORMS, DCGANDiscriminator, DCGANGenerator, dcgan_stages
 from gensys.nets.mlp import MLPDiscriminator, MLPGenerator
 from gensys.recipes.players import (
@@ -147,9 +147,7 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
     """Builds the GAN recipe for data of ``spec``."""
     _check(config, spec)
 
-    def draw_noise(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
-        return noise_of(config.prior, key, shape)
-
+    noise = functools.partial(draw_noise, config.prior)  # (key, shape) -> z ~ p(z)
     channels = spec.image_shape[-1]
     size = config.image_size
     image_shape = (size, size, channels) if size else spec.image_shape
@@ -211,7 +209,7 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
         """One discriminator update on ``real`` and as many fresh fakes (the generator's
         batch statistics move with the pass that makes them)."""
         z_key, mix_key = jax.random.split(key)
-        z = draw_noise(z_key, (real.shape[0], config.latent_dim))
+        z = noise(z_key, (real.shape[0], config.latent_dim))
         fake, g_vars = apply_tracking_stats(generator, players.generator, z, labels, train=True)
         fake = jax.lax.stop_gradient(fake)
         aux = () if labels is None else (labels,)
@@ -267,7 +265,7 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
             players, metrics = d_update(players, *inputs, keys[i])
             d_metrics.append(metrics)
         last_labels = None if labels is None else labels[-m:]
-        z = draw_noise(keys[k], (m, config.latent_dim))
+        z = noise(keys[k], (m, config.latent_dim))
 
         def g_objective(variables, d_vars):
             fake, variables = apply_tracking_stats(generator, variables, z, last_labels, train=True)
@@ -285,7 +283,7 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
 
     def eval_step(state: GANState, batch: dict, key: jax.Array) -> dict:
         x, labels = images_of(batch), labels_of(batch)
-        z = draw_noise(key, (x.shape[0], config.latent_dim))
+        z = noise(key, (x.shape[0], config.latent_dim))
         fake = generator.apply(state.ema_generator, z, labels, train=False)
         d_vars = state.players.discriminator
         real_out = discriminator.apply(d_vars, x, labels, train=False)
@@ -304,7 +302,7 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
         return {**means, "modes_covered": float(modes_covered(fractions))}
 
     def sample(state: GANState, key: jax.Array, num: int) -> jax.Array:
-        z = draw_noise(key, (num, config.latent_dim))
+        z = noise(key, (num, config.latent_dim))
         labels = jnp.arange(num) % num_classes if num_classes else None
         return generator.apply(state.ema_generator, z, labels, train=False)
 

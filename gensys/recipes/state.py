@@ -90,6 +90,8 @@ def make_optimizer(
         raise ValueError(f"weight_decay is Adam's (AdamW); optimizer={name!r} got {weight_decay}")
     if not 0.0 <= momentum < 1.0 or (momentum and name != "sgd"):
         raise ValueError(f"momentum must be in [0, 1) and is SGD's; got {momentum} for {name!r}")
+    if l2 < 0:
+        raise ValueError(f"l2 must be >= 0, got {l2}")
     if decay_steps and decay_steps <= warmup_steps:
         raise ValueError(
             f"decay_steps must exceed warmup_steps ({warmup_steps}), got {decay_steps}"
@@ -102,8 +104,6 @@ def make_optimizer(
         lr = optax.linear_schedule(0.0, learning_rate, warmup_steps)
     else:
         lr = learning_rate
-    if l2 < 0:
-        raise ValueError(f"l2 must be >= 0, got {l2}")
     parts = []
     if l2:
         parts.append(optax.add_decayed_weights(l2, mask=_weight_matrices))

@@ -167,6 +167,17 @@ class Checkpointer:
                 )
         return state, meta
 
+    def read_meta(self, step: int) -> dict[str, Any]:
+        """Checkpoint ``step``'s JSON record alone (no arrays are read); ``{}`` when it
+        cannot be read (``restore_latest`` then decides what to do with the checkpoint)."""
+        try:
+            restored = self._manager.restore(
+                step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())
+            )
+        except Exception:  # noqa: BLE001 - a damaged record is restore_latest's to report
+            return {}
+        return dict(restored["meta"])
+
     def restore_latest(self, template: Any) -> tuple[int, Any, dict[str, Any]] | None:
         """The newest readable checkpoint as ``(step, state, meta)``, or ``None`` if there is none.
 

@@ -12,6 +12,8 @@ import json
 import os
 from pathlib import Path
 
+from gensys.train.atomic_files import write_text_atomically
+
 RECORD_NAME = "end_of_run.json"
 STEPS = ("samples", "figures", "eval")
 
@@ -42,6 +44,5 @@ class EndOfRunRecord:
             return
         self.done.append(name)
         if self.writes:
-            partial = self.path.with_name(f".{RECORD_NAME}.{os.getpid()}.tmp")
-            partial.write_text(json.dumps({"step": self.step, "done": self.done}) + "\n")
-            os.replace(partial, self.path)
+            record = json.dumps({"step": self.step, "done": self.done}) + "\n"
+            write_text_atomically(self.path, record)

@@ -124,13 +124,16 @@ def _train(run: Run) -> TrainResult:
             engine.mesh.size,
         )
 
+    def stop_if_diverged(skipped: int, at_step: int, finite: bool = True) -> None:
+        if clean.over_budget(skipped) or not finite:
+            run.writer.flush()
+            raise clean.error(skipped, at_step)
+
     def save(at_step: int) -> None:
         # Checked at every save, not only at log steps: a state past the budget (or, however
         # it came about, non-finite) never replaces a good checkpoint.
         skipped = int(state.nonfinite_skipped)
-        if clean.over_budget(skipped) or not engine.is_finite(state):
-            run.writer.flush()
-            raise clean.error(skipped, at_step)
+        stop_if_diverged(skipped, at_step, engine.is_finite(state))
         meta = {
             "data": iterator.get_state(),
             "step": at_step,
@@ -197,9 +200,7 @@ def _train(run: Run) -> TrainResult:
                         logging.warning("step %d: %s", step, message)
                 bar.set_postfix(loss=f"{last_metrics.get('train/loss', float('nan')):.4g}")
                 logging.info("step %d: %s", step, format_metrics(last_metrics))
-                if clean.over_budget(skipped):
-                    run.writer.flush()
-                    raise clean.error(skipped, step)
+                stop_if_diverged(skipped, step)
             # Evaluate before saving, so the checkpoint's best record includes this step.
             if (c.train.eval_every and step % c.train.eval_every == 0) or last:
                 last_metrics.update(evaluate(step))
@@ -255,11 +256,13 @@ def _restore(run: Run) -> tuple[int, LoopState, dict] | None:
     continuing from that step (its checkpoints record ``resumed_from``) just goes on.
     """
     template = run.template_state()  # abstract: restoring allocates only what it reads
-    latest = run.checkpointer.restore_latest(template)
     wanted = run.config.train.resume_step
-    if not wanted or (latest is not None and latest[2].get("resumed_from") == wanted):
-        return latest
     steps = run.checkpointer.all_steps()
+    # Only the latest checkpoint's JSON record says whether this branch is already running.
+    if not wanted or (
+        steps and run.checkpointer.read_meta(steps[-1]).get("resumed_from") == wanted
+    ):
+        return run.checkpointer.restore_latest(template)
     if wanted not in steps:
         raise ValueError(
             f"train.resume_step={wanted}: {run.checkpointer.directory} has no checkpoint "

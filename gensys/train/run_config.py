@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gensys.train.atomic_files import write_text_atomically
 from gensys.train.config import ExperimentConfig
 
 CONFIG_NAME = "config.json"
@@ -114,9 +115,7 @@ def write_config(workdir: str | os.PathLike, config: ExperimentConfig) -> None:
     """Stores ``config`` (flattened) in ``workdir``, atomically."""
     path = Path(workdir) / CONFIG_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{CONFIG_NAME}.{os.getpid()}.tmp")
-    partial.write_text(json.dumps(flatten(config), indent=1, sort_keys=True) + "\n")
-    os.replace(partial, path)
+    write_text_atomically(path, json.dumps(flatten(config), indent=1, sort_keys=True) + "\n")
 
 
 class _Missing:
