@@ -13,7 +13,12 @@
   Sec. 3.4): in raster order a kernel may see the rows above its centre and the
   pixels left of it on the centre row; type ``"A"`` (the first layer) excludes the
   centre, type ``"B"`` (later layers, whose centre already summarises the past)
-  includes it. Single-channel images: one channel group.
+  includes it. Colour images (their Sec. 3.4, Fig. 4) split every layer's features into
+  ``C`` channel groups, feature ``k`` in group ``k mod C`` (image channel ``c`` in group
+  ``c``): at the centre tap, output group ``g`` sees input group ``g'`` iff ``g' < g``
+  (type A) or ``g' <= g`` (type B), so R sees only the context, G the context and R, B
+  the context, R and G. Off the centre every group sees every group. One channel is
+  one group, and the masks reduce to the spatial ones.
 """
 
 from __future__ import annotations
@@ -79,17 +84,45 @@ def direct_masks(orders: np.ndarray) -> np.ndarray:
     return (positions[:, :, None] < positions[:, None, :]).astype(np.float32)
 
 
-def raster_kernel_mask(kernel_shape: tuple[int, int], mask_type: str) -> np.ndarray:
-    """A ``[kh, kw, 1, 1]`` 0/1 mask: rows above the centre, the centre row left of the
-    centre, and (type ``"B"``) the centre itself."""
+def channel_groups(num_features: int, channels: int) -> np.ndarray:
+    """The channel group ``k mod channels`` of each of ``num_features`` features.
+
+    Interleaved rather than in blocks, so that splitting ``n * F`` features into ``n``
+    equal parts (a gate's filter and gate halves, an LSTM's four gates) keeps every
+    feature in its group whenever ``F`` is a multiple of ``channels``."""
+    if channels < 1:
+        raise ValueError(f"channels must be >= 1, got {channels}")
+    return np.arange(num_features) % channels
+
+
+def channel_mask(num_in: int, num_out: int, channels: int, mask_type: str) -> np.ndarray:
+    """``[num_in, num_out]`` 0/1: input feature ``i`` may reach output ``o`` at the same
+    pixel iff its group is before ``o``'s (type ``"A"``) or not after it (``"B"``)."""
+    if mask_type not in MASK_TYPES:
+        raise ValueError(f"mask_type must be one of {MASK_TYPES}, got {mask_type!r}")
+    group_in = channel_groups(num_in, channels)[:, None]
+    group_out = channel_groups(num_out, channels)[None, :]
+    allowed = group_in < group_out if mask_type == "A" else group_in <= group_out
+    return allowed.astype(np.float32)
+
+
+def raster_kernel_mask(
+    kernel_shape: tuple[int, int],
+    mask_type: str,
+    num_in: int = 1,
+    num_out: int = 1,
+    channels: int = 1,
+) -> np.ndarray:
+    """A ``[kh, kw, num_in, num_out]`` 0/1 mask: every feature at the rows above the centre
+    and at the centre row left of it; at the centre, :func:`channel_mask` (for one channel:
+    nothing for type ``"A"``, everything for ``"B"``)."""
     if mask_type not in MASK_TYPES:
         raise ValueError(f"mask_type must be one of {MASK_TYPES}, got {mask_type!r}")
     kh, kw = kernel_shape
     if kh % 2 == 0 or kw % 2 == 0:
         raise ValueError(f"masked kernels need odd sides, got {kernel_shape}")
-    mask = np.zeros((kh, kw), np.float32)
+    mask = np.zeros((kh, kw, num_in, num_out), np.float32)
     mask[: kh // 2] = 1.0
     mask[kh // 2, : kw // 2] = 1.0
-    if mask_type == "B":
-        mask[kh // 2, kw // 2] = 1.0
-    return mask[:, :, None, None]
+    mask[kh // 2, kw // 2] = channel_mask(num_in, num_out, channels, mask_type)
+    return mask

@@ -40,7 +40,7 @@ ARCHITECTURES = (
     "pixel_transformer",
 )
 CACHED = ("fvsbn", "nade", "pixel_transformer")  # networks with an incremental ``step``
-SPATIAL = ("pixelcnn", "gated_pixelcnn", "pixelrnn")  # convolutional: one channel here
+SPATIAL = ("pixelcnn", "gated_pixelcnn", "pixelrnn")  # convolutional, channel groups
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,8 +155,13 @@ def build_model(
         raise ValueError(f"autoregressive models need >= 2 levels, got {num_levels}")
     if math.prod(image_shape) < 2:
         raise ValueError(f"an image needs >= 2 pixels to be autoregressive, got {image_shape}")
-    if architecture in SPATIAL and image_shape[-1] != 1:
-        raise ValueError(f"{architecture} here models one channel, got image {image_shape}")
+    channels = image_shape[-1]
+    if architecture in SPATIAL and channels > 1 and (hidden % channels or hidden < 2 * channels):
+        raise ValueError(
+            f"{architecture} on {channels} channels splits its features into {channels} "
+            f"channel groups: hidden must be a multiple of {channels} and at least "
+            f"{2 * channels}, got {hidden}"
+        )
     if num_classes is not None and architecture != "gated_pixelcnn":
         raise ValueError(f"class conditioning is built for gated_pixelcnn, not {architecture}")
     if hidden < 1 or num_layers < 1:

@@ -11,7 +11,10 @@ where the input-to-state kernel ``K_is`` is a ``1 x k`` convolution masked (type
 current row's pixels up to and including the current one, computed for all rows at once,
 and the state-to-state kernel ``K_ss`` a ``1 x k`` convolution over the previous row's
 hidden state, applied in a ``lax.scan`` over the rows. The receptive field is a
-triangle above the pixel (the paper's Fig. 2). Single-channel images.
+triangle above the pixel (the paper's Fig. 2). Colour images: the masked convolutions,
+the input-to-state one included, and the 1x1 layers mask by channel group as in
+:mod:`gensys.nets.pixelcnn`; the hidden state's ``F`` features keep their groups through
+the four gates when ``F`` is a multiple of ``C``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from gensys.nets.levels import intensity
-from gensys.nets.pixelcnn import MaskedConv, logits_head
+from gensys.nets.pixelcnn import MaskedConv, logits_head, pixel_dense
 
 
 def _conv_along_row(h: jax.Array, kernel: jax.Array) -> jax.Array:
@@ -38,11 +41,12 @@ def _conv_along_row(h: jax.Array, kernel: jax.Array) -> jax.Array:
 class RowLSTM(nn.Module):
     features: int
     kernel_size: int = 3
+    channels: int = 1
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         f, k = self.features, self.kernel_size
-        input_to_state = MaskedConv(4 * f, (1, k), "B")(x)  # [B, H, W, 4F]
+        input_to_state = MaskedConv(4 * f, (1, k), "B", self.channels)(x)  # [B, H, W, 4F]
         state_kernel = self.param(
             "state_kernel", nn.initializers.lecun_normal(in_axis=(0, 1), out_axis=2), (k, f, 4 * f)
         )
@@ -72,11 +76,11 @@ class PixelRNN(nn.Module):
 
     @nn.compact
     def __call__(self, onehot: jax.Array, labels: jax.Array | None = None) -> jax.Array:
-        if onehot.shape[3] != 1:
-            raise ValueError(f"PixelRNN here models one channel, got {onehot.shape[3]}")
-        x = intensity(onehot)[..., 0, None]
+        channels = onehot.shape[3]
+        x = intensity(onehot)  # [B, H, W, C]
         first = (self.first_kernel_size, self.first_kernel_size)
-        h = MaskedConv(self.features, first, "A")(x)
+        h = MaskedConv(self.features, first, "A", channels)(x)
         for _ in range(self.num_layers):
-            h = h + nn.Dense(self.features)(RowLSTM(self.features, self.kernel_size)(h))
-        return logits_head(h, self.features, self.num_levels)
+            rows = RowLSTM(self.features, self.kernel_size, channels)(h)
+            h = h + pixel_dense(self.features, channels)(rows)
+        return logits_head(h, self.features, self.num_levels, channels)

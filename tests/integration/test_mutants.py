@@ -83,7 +83,7 @@ MUTANTS = [
            "property.test_autoregressive_models::test_logits_depend_only_on_earlier_pixels",
            (("architecture", "made"),)),
     Mutant("PixelCNN: the first layer's mask of type B (sees the pixel itself)", masks,
-           "raster_kernel_mask", 'if mask_type == "B":', "if True:",
+           "channel_mask", "group_in < group_out if", "group_in <= group_out if",
            "property.test_autoregressive_models::test_logits_depend_only_on_earlier_pixels",
            (("architecture", "pixelcnn"),)),
     Mutant("DDPM: the forward-process posterior's variance replaced by zero", process,

@@ -10,6 +10,7 @@
 """
 
 import itertools
+import math
 import zlib
 
 import jax
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from gensys.nets.autoregressive import ARCHITECTURES, build_model
+from gensys.nets.autoregressive import ARCHITECTURES, SPATIAL, build_model
 
 KEY = jax.random.key(7)
 SMALL = dict(hidden=8, num_layers=4, first_kernel_size=3, num_heads=2)
@@ -40,11 +41,12 @@ def model_and_params(architecture, shape, levels, **overrides):
     return model, jax.tree_util.tree_map_with_path(move, params)
 
 
-def dependencies(model, params, mask_index=0):
-    """``[D, D]`` booleans: does output pixel i's logits depend on input pixel j?"""
+def dependencies(model, params, mask_index=0, num_inputs=1):
+    """``[D, D]`` booleans: does output pixel i's logits depend on input pixel j (at any of
+    ``num_inputs`` random images: at one, the ReLUs that are off can hide a path)?"""
     shape, levels = model.image_shape, model.num_levels
-    x = jax.random.randint(KEY, (1, *shape), 0, levels)
-    onehot = jax.nn.one_hot(x, levels).reshape(-1)
+    x = jax.random.randint(KEY, (num_inputs, *shape), 0, levels)
+    onehots = jax.nn.one_hot(x, levels).reshape(num_inputs, -1)
 
     def logits(flat):
         inputs = flat.reshape(1, *shape, levels)
@@ -54,10 +56,10 @@ def dependencies(model, params, mask_index=0):
             out = model.network.apply(params, inputs)
         return out.reshape(-1)
 
-    jacobian = np.asarray(jax.jit(jax.jacfwd(logits))(onehot))
+    jacobians = np.asarray(jax.jit(jax.vmap(jax.jacfwd(logits)))(onehots))
     dims = model.dims
-    per_pixel = np.abs(jacobian.reshape(dims, levels, dims, levels)).sum(axis=(1, 3))
-    return per_pixel > 0
+    per_pixel = np.abs(jacobians.reshape(num_inputs, dims, levels, dims, levels))
+    return per_pixel.sum(axis=(0, 2, 4)) > 0
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
@@ -80,6 +82,22 @@ def test_logits_depend_only_on_earlier_pixels(architecture):
             np.testing.assert_array_equal(depends, ~later_or_same)
 
 
+@pytest.mark.parametrize("architecture", SPATIAL)
+def test_colour_logits_depend_only_on_earlier_pixels_and_channels(architecture):
+    """RGB: channel c of pixel i depends only on the pixels before i and on the channels
+    before c of pixel i itself (the raster order over (row, column, channel))."""
+    model, params = model_and_params(architecture, (3, 3, 3), 3, hidden=12, num_layers=3)
+    depends = dependencies(model, params, num_inputs=8)
+    later_or_same = np.triu(np.ones((model.dims, model.dims), bool))  # [i, j]: j >= i
+    assert not np.any(depends & later_or_same), architecture
+    # Within a pixel: G sees R, B sees R and G (PixelCNN's blind spot is off the pixel).
+    for pixel in range(9):
+        r, g, b = 3 * pixel, 3 * pixel + 1, 3 * pixel + 2
+        assert depends[g, r] and depends[b, r] and depends[b, g], (architecture, pixel)
+    if architecture == "gated_pixelcnn":
+        np.testing.assert_array_equal(depends, ~later_or_same)
+
+
 def test_pixelcnn_blind_spot_is_above_and_to_the_right():
     model, params = model_and_params("pixelcnn", (4, 4, 1), 3)
     depends = dependencies(model, params)
@@ -93,14 +111,24 @@ def test_pixelcnn_blind_spot_is_above_and_to_the_right():
     assert ((1, 0), (0, 2)) in missing and ((1, 0), (0, 3)) in missing
 
 
-@pytest.mark.parametrize("architecture", [*ARCHITECTURES, "gated_pixelcnn_conditional"])
+@pytest.mark.parametrize(
+    "architecture",
+    [*ARCHITECTURES, "gated_pixelcnn_conditional", *(f"{a}_rgb" for a in SPATIAL)],
+)
 def test_probabilities_of_all_binary_images_sum_to_one(architecture):
+    """2x4 grey images, or 2x2 RGB ones: 256 or 4,096 images."""
     conditional = architecture.endswith("_conditional")
-    name = architecture.removesuffix("_conditional")
+    colour = architecture.endswith("_rgb")
+    name = architecture.removesuffix("_conditional").removesuffix("_rgb")
     options = {"num_classes": 3} if conditional else {}
-    model, params = model_and_params(name, (2, 4, 1), 2, **options)
-    images = jnp.asarray(list(itertools.product([0, 1], repeat=8))).reshape(256, 2, 4, 1)
-    labels = jnp.full((256,), 2) if conditional else None
+    if colour:
+        options.update(hidden=6, num_layers=2)
+    shape = (2, 2, 3) if colour else (2, 4, 1)
+    model, params = model_and_params(name, shape, 2, **options)
+    count = 2 ** math.prod(shape)
+    images = jnp.asarray(list(itertools.product([0, 1], repeat=math.prod(shape))))
+    images = images.reshape(count, *shape)
+    labels = jnp.full((count,), 2) if conditional else None
     log_p = jax.jit(model.ensemble_log_prob)(params, images, labels)
     assert float(jnp.sum(jnp.exp(log_p))) == pytest.approx(1.0, abs=1e-5)
     if name == "made":  # each mask set alone is normalised too
@@ -109,16 +137,24 @@ def test_probabilities_of_all_binary_images_sum_to_one(architecture):
 
 
 @pytest.mark.slow  # compile-heavy: in make test, not make test-fast
-@pytest.mark.parametrize("architecture", ["nade", "gated_pixelcnn", "made"])
+@pytest.mark.parametrize("architecture", ["nade", "gated_pixelcnn", "made", "gated_pixelcnn_rgb"])
 def test_sample_frequencies_pass_a_chi_square_test(architecture):
-    """2x2 images of 3 levels (81 outcomes), 20,000 draws against the exact probabilities."""
-    model, params = model_and_params(architecture, (2, 2, 1), 3)
-    images = jnp.asarray(list(itertools.product(range(3), repeat=4))).reshape(81, 2, 2, 1)
+    """2x2 images of 3 levels (81 outcomes), or 1x2 RGB images of 2 levels drawn channel by
+    channel (64 outcomes), 20,000 draws against the exact probabilities."""
+    if architecture.endswith("_rgb"):
+        shape, levels, options = (1, 2, 3), 2, dict(hidden=6, num_layers=2)
+    else:
+        shape, levels, options = (2, 2, 1), 3, {}
+    model, params = model_and_params(architecture.removesuffix("_rgb"), shape, levels, **options)
+    dims = math.prod(shape)
+    outcomes = levels**dims
+    images = jnp.asarray(list(itertools.product(range(levels), repeat=dims)))
+    images = images.reshape(outcomes, *shape)
     probs = np.exp(np.asarray(model.log_prob(params, images), np.float64))
     num = 20_000
     draws = jax.jit(lambda p, k: model.sample(p, k, num))(params, jax.random.key(11))
-    codes = np.asarray(draws).reshape(num, 4) @ (3 ** np.arange(4)[::-1])
-    observed = np.bincount(codes, minlength=81)
+    codes = np.asarray(draws).reshape(num, dims) @ (levels ** np.arange(dims)[::-1])
+    observed = np.bincount(codes, minlength=outcomes)
     expected = num * probs / probs.sum()
     # Pool the rare outcomes so every expected count is at least 5.
     rare = expected < 5
@@ -147,8 +183,8 @@ def test_cached_and_uncached_sampling_draw_the_same_images(architecture):
 def test_build_model_errors_name_the_argument():
     with pytest.raises(ValueError, match="architecture must be one of"):
         build_model("wavenet", (4, 4, 1), 2)
-    with pytest.raises(ValueError, match="pixelcnn here models one channel"):
-        build_model("pixelcnn", (4, 4, 3), 256)
+    with pytest.raises(ValueError, match="hidden must be a multiple of 3 and at least 6, got 64"):
+        build_model("pixelcnn", (4, 4, 3), 256, hidden=64)
     with pytest.raises(ValueError, match="class conditioning is built for gated_pixelcnn"):
         build_model("nade", (4, 4, 1), 2, num_classes=10)
     with pytest.raises(ValueError, match="num_masks is MADE's"):

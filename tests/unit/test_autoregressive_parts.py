@@ -65,6 +65,23 @@ def test_raster_kernel_masks_see_the_past_only():
         raster_kernel_mask((2, 3), "A")
 
 
+def test_channel_masks_order_r_then_g_then_b():
+    """Image channels R, G, B in, 6 features out (groups R G B R G B): at the centre tap
+    type A lets G see R and B see R and G; type B adds each group's own channel; off the
+    centre every channel reaches every feature."""
+    a = raster_kernel_mask((3, 3), "A", num_in=3, num_out=6, channels=3)
+    b = raster_kernel_mask((3, 3), "B", num_in=3, num_out=6, channels=3)
+    r, g, b_ = [1, 0, 0, 1, 0, 0], [0, 1, 0, 0, 1, 0], [0, 0, 1, 0, 0, 1]
+    seen_by = {"R": np.array(r), "G": np.array(g), "B": np.array(b_)}
+    # Rows: input channel; columns: output feature. Type A: R feeds G and B, G feeds B.
+    np.testing.assert_array_equal(a[1, 1], [seen_by["G"] + seen_by["B"], seen_by["B"], np.zeros(6)])
+    np.testing.assert_array_equal(b[1, 1], [np.ones(6), seen_by["G"] + seen_by["B"], seen_by["B"]])
+    assert np.all(a[0] == 1) and np.all(a[1, 0] == 1) and np.all(a[2] == 0) and np.all(a[1, 2] == 0)
+    # One channel: the spatial masks of before.
+    np.testing.assert_array_equal(raster_kernel_mask((3, 3), "A", 4, 5, 1)[1, 1], np.zeros((4, 5)))
+    np.testing.assert_array_equal(raster_kernel_mask((3, 3), "B", 4, 5, 1)[1, 1], np.ones((4, 5)))
+
+
 def copy_previous_logits(levels):
     """A known autoregressive 'network' over 3 levels: pixel i copies pixel i-1 (pixel 0
     is level 2), with certainty."""
