@@ -10,6 +10,8 @@ They are prepared on first use into ArrayRecord files and read back with
 - ``gensys_mnist_idx``: MNIST (or any IDX-format image set) from
   ``train-*`` / ``t10k-*`` IDX files in a manual directory, as splits
   ``train`` and ``test`` (whichever are present).
+- ``gensys_cifar10``: CIFAR-10 from the binary distribution (``cifar-10-binary.tar.gz``
+  or its extracted ``.bin`` files) in a manual directory, as ``train`` and ``test``.
 """
 
 from __future__ import annotations
@@ -164,6 +166,30 @@ class GensysMnistIdx(tfds.core.GeneratorBasedBuilder):
                 f"{dl_manager.manual_dir}"
             )
         return splits
+
+    def _generate_examples(self, images, labels):
+        yield from _examples(images, labels)
+
+
+class GensysCifar10(tfds.core.GeneratorBasedBuilder):
+    """CIFAR-10 (Krizhevsky 2009) from the local binary distribution."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    MANUAL_DOWNLOAD_INSTRUCTIONS = (
+        "Place cifar-10-binary.tar.gz (or its extracted cifar-10-batches-bin/ folder, or "
+        "data_batch_1..5.bin and test_batch.bin) in a directory and pass it as "
+        "--config.data.dir."
+    )
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return _image_info(
+            self, "CIFAR-10, 32x32 RGB 0..255, 10 classes, 50,000 train / 10,000 test.",
+            (32, 32, 3), 10,
+        )  # fmt: skip
+
+    def _split_generators(self, dl_manager):
+        arrays = local_files.read_cifar10(dl_manager.manual_dir)
+        return {split: _examples(images, labels) for split, (images, labels) in arrays.items()}
 
     def _generate_examples(self, images, labels):
         yield from _examples(images, labels)

@@ -7,8 +7,8 @@ needs no TensorFlow. There are three kinds:
 - ``builtin``: prepared on first use from data that ships with a package
   (``digits``, from scikit-learn);
 - ``local``: prepared from standard files in a directory the user gives
-  (``binarized_mnist``: ``.amat``; ``mnist_idx``: IDX), the TFDS
-  manual-directory pattern;
+  (``binarized_mnist``: ``.amat``; ``mnist_idx``: IDX; ``cifar10_binary``: CIFAR-10's
+  binary distribution), the TFDS manual-directory pattern;
 - ``synthetic``: the 2-D toy densities of :mod:`gensys.data.toy2d`
   (``gaussians8``, ``two_moons``, ``checkerboard``), drawn in memory from a
   fixed seed per split; continuous (``num_levels = 0``), shaped ``[N, 1, 1, 2]``;
@@ -52,6 +52,7 @@ DATASETS: dict[str, DatasetSpec] = {
     "digits": DatasetSpec("builtin", "gensys_digits", (8, 8, 1), 17, 10),
     "binarized_mnist": DatasetSpec("local", "gensys_binarized_mnist", (28, 28, 1), 2, None),
     "mnist_idx": DatasetSpec("local", "gensys_mnist_idx", (28, 28, 1), 256, 10),
+    "cifar10_binary": DatasetSpec("local", "gensys_cifar10", (32, 32, 3), 256, 10),
     "gaussians8": DatasetSpec("synthetic", "gaussians8", (1, 1, 2), 0, None),
     "two_moons": DatasetSpec("synthetic", "two_moons", (1, 1, 2), 0, None),
     "checkerboard": DatasetSpec("synthetic", "checkerboard", (1, 1, 2), 0, None),
@@ -85,6 +86,7 @@ _BUILDER_CLASSES = {
     "gensys_digits": builders.GensysDigits,
     "gensys_binarized_mnist": builders.GensysBinarizedMnist,
     "gensys_mnist_idx": builders.GensysMnistIdx,
+    "gensys_cifar10": builders.GensysCifar10,
 }
 
 
@@ -253,11 +255,14 @@ def _prepared(make_builder, **prepare_options) -> tfds.core.DatasetBuilder:
 
 
 def _fingerprint(directory: Path) -> str:
+    """Names, sizes and times of the files in ``directory`` and its direct subfolders
+    (CIFAR-10's extracted batches sit in one): a changed file prepares anew."""
     h = hashlib.sha256(str(directory).encode())
-    for path in sorted(directory.iterdir()):
-        if path.is_file():
-            stat = path.stat()
-            h.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    files = [p for p in directory.iterdir() if p.is_file()]
+    files += [p for d in directory.iterdir() if d.is_dir() for p in d.iterdir() if p.is_file()]
+    for path in sorted(files):
+        stat = path.stat()
+        h.update(f"{path.relative_to(directory)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return h.hexdigest()[:16]
 
 

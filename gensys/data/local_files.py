@@ -5,12 +5,18 @@
 - IDX (LeCun et al., the MNIST distribution format): big-endian header
   ``0x00 0x00 <type> <ndim>``, ``ndim`` uint32 dimensions, then the data;
   optionally gzipped.
+- CIFAR-10, binary version (Krizhevsky 2009): ``data_batch_1.bin`` .. ``data_batch_5.bin``
+  and ``test_batch.bin``, each a run of 3,073-byte records (1 label byte 0..9, then the
+  1,024 red, 1,024 green and 1,024 blue bytes of a 32x32 image, rows first), either in
+  ``cifar-10-binary.tar.gz`` as distributed or extracted (``cifar-10-batches-bin/``).
+  The python version's pickles are never read.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
+import tarfile
 import zlib
 from pathlib import Path
 
@@ -110,3 +116,112 @@ def find_file(directory: str | os.PathLike, stem: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+CIFAR10_ARCHIVE = "cifar-10-binary.tar.gz"
+CIFAR10_FOLDER = "cifar-10-batches-bin"
+CIFAR10_SPLIT_FILES = {
+    "train": tuple(f"data_batch_{i}.bin" for i in range(1, 6)),
+    "test": ("test_batch.bin",),
+}
+CIFAR10_RECORD_BYTES = 1 + 3 * 32 * 32
+
+
+def parse_cifar10_records(raw: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 binary batch: ``(images uint8 [N, 32, 32, 3], labels int64 [N])``.
+
+    Errors name ``name`` and the record: a length that is not a whole number of records
+    (a truncated file) or a label byte outside 0..9 (a damaged one, or not CIFAR-10).
+    """
+    size = CIFAR10_RECORD_BYTES
+    if not raw:
+        raise ValueError(f"{name} is empty: a CIFAR-10 batch holds {size}-byte records")
+    if len(raw) % size:
+        raise ValueError(
+            f"{name}: {len(raw):,} bytes is not a whole number of {size:,}-byte CIFAR-10 "
+            f"records (1 label byte + 3,072 pixel bytes): record {len(raw) // size} is cut "
+            f"short after {len(raw) % size} bytes; the file is truncated"
+        )
+    records = np.frombuffer(raw, np.uint8).reshape(-1, size)
+    labels = records[:, 0]
+    bad = np.flatnonzero(labels > 9)
+    if bad.size:
+        raise ValueError(
+            f"{name}, record {int(bad[0])}: label byte {int(labels[bad[0]])} is outside 0..9 "
+            f"({bad.size} such records); not a CIFAR-10 binary batch, or a damaged one"
+        )
+    images = records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(images), labels.astype(np.int64)
+
+
+def _cifar10_from_archive(path: Path) -> dict[str, bytes]:
+    """The batch files' bytes by base name, from the distributed ``.tar.gz``."""
+    wanted = {name for names in CIFAR10_SPLIT_FILES.values() for name in names}
+    found = {}
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            for member in archive:
+                base = Path(member.name).name
+                if member.isfile() and base in wanted:
+                    found[base] = archive.extractfile(member).read()
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+        raise ValueError(
+            f"{path} is a damaged or truncated archive ({type(error).__name__}: {error}); "
+            "copy or download it again"
+        ) from None
+    return found
+
+
+def _cifar10_from_folder(directory: Path) -> dict[str, Path]:
+    """The batch files by base name, in ``directory/cifar-10-batches-bin`` or ``directory``."""
+    for folder in (directory / CIFAR10_FOLDER, directory):
+        found = {
+            name: folder / name
+            for names in CIFAR10_SPLIT_FILES.values()
+            for name in names
+            if (folder / name).is_file()
+        }
+        if found:
+            return found
+    return {}
+
+
+def read_cifar10(directory: str | os.PathLike) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """CIFAR-10 from ``directory``: ``{split: (images [N, 32, 32, 3] uint8, labels)}`` for
+    ``train`` (the five data batches, in order) and ``test``, whichever are present.
+
+    Reads ``cifar-10-binary.tar.gz`` when the directory has it, else the extracted
+    ``.bin`` files. A training split with some of its five batches missing is refused
+    (it would silently train on less data).
+    """
+    directory = Path(directory)
+    archive = directory / CIFAR10_ARCHIVE
+    if archive.is_file():
+        contents, where = _cifar10_from_archive(archive), str(archive)
+        read = {name: (lambda raw=raw: raw) for name, raw in contents.items()}
+    else:
+        files, where = _cifar10_from_folder(directory), str(directory)
+        read = {name: (lambda path=path: _read_bytes(path)) for name, path in files.items()}
+    splits = {}
+    for split, names in CIFAR10_SPLIT_FILES.items():
+        present = [name for name in names if name in read]
+        if not present:
+            continue
+        if len(present) != len(names):
+            missing = [name for name in names if name not in read]
+            raise FileNotFoundError(
+                f"{where}: the CIFAR-10 {split} split needs {', '.join(names)}; "
+                f"missing {', '.join(missing)}"
+            )
+        parts = [parse_cifar10_records(read[name](), f"{where}: {name}") for name in names]
+        splits[split] = (
+            np.concatenate([images for images, _ in parts]),
+            np.concatenate([labels for _, labels in parts]),
+        )
+    if not splits:
+        raise FileNotFoundError(
+            f"no CIFAR-10 binary files in {directory}: expected {CIFAR10_ARCHIVE}, or "
+            f"data_batch_1..5.bin / test_batch.bin in it or in {CIFAR10_FOLDER}/ (the python "
+            "version's pickles are not read)"
+        )
+    return splits

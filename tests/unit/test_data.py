@@ -8,7 +8,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from gensys.data import batches, datasets, local_files
-from tests.conftest import shared_data
+from tests.conftest import shared_data, write_cifar10
 
 
 def write_amat(path, images, compress):
@@ -135,6 +135,57 @@ def test_mnist_idx_builder_from_files(tmp_path, data_cache):
         (im.tobytes(), lab) for im, lab in zip(got.images[..., 0], got.labels, strict=True)
     )
     assert pairs == sorted((im.tobytes(), int(lab)) for im, lab in zip(images, labels, strict=True))
+
+
+@pytest.mark.parametrize("archive", [False, True])
+def test_cifar10_builder_reads_the_binary_distribution(tmp_path, data_cache, archive):
+    """Extracted batches or the .tar.gz: the red, green and blue planes become the last
+    axis, the five training batches one split, each label with its image."""
+    expected = write_cifar10(tmp_path, per_batch=2, num_test=3, archive=archive)
+    for split, count in (("train", 10), ("test", 3)):
+        got = datasets.load_split("cifar10_binary", split, data_dir=tmp_path, cache_dir=data_cache)
+        assert len(got) == count and got.images.shape[1:] == (32, 32, 3)
+        assert got.spec.num_levels == 256 and got.spec.num_classes == 10
+        images, labels = expected[split]
+        pairs = sorted(
+            (im.tobytes(), int(lab)) for im, lab in zip(got.images, got.labels, strict=True)
+        )
+        assert pairs == sorted(
+            (im.tobytes(), int(lab)) for im, lab in zip(images, labels, strict=True)
+        )
+    # The layout itself, on one record: byte 1 + 1024 c + 32 r + w is channel c, row r, column w.
+    raw = (tmp_path / "cifar-10-batches-bin" / "test_batch.bin") if not archive else None
+    if raw is not None:
+        record = raw.read_bytes()[: local_files.CIFAR10_RECORD_BYTES]
+        image, label = local_files.parse_cifar10_records(record, "one")
+        assert label[0] == record[0] and image[0, 3, 5, 2] == record[1 + 2048 + 3 * 32 + 5]
+
+
+def test_cifar10_reader_names_the_file_and_record_of_each_fault(tmp_path):
+    write_cifar10(tmp_path)
+    folder = tmp_path / "cifar-10-batches-bin"
+    batch = folder / "data_batch_3.bin"
+    good = batch.read_bytes()
+    batch.write_bytes(good[:-100])  # truncated in its second record
+    with pytest.raises(ValueError, match=r"data_batch_3.bin: 6,046 bytes .* record 1 is cut short"):
+        local_files.read_cifar10(tmp_path)
+    damaged = bytearray(good)
+    damaged[local_files.CIFAR10_RECORD_BYTES] = 200  # the second record's label byte
+    batch.write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match=r"data_batch_3.bin, record 1: label byte 200"):
+        local_files.read_cifar10(tmp_path)
+    batch.unlink()
+    with pytest.raises(FileNotFoundError, match=r"train split needs .* missing data_batch_3.bin"):
+        local_files.read_cifar10(tmp_path)
+    for path in folder.iterdir():
+        path.unlink()
+    with pytest.raises(FileNotFoundError, match="no CIFAR-10 binary files"):
+        local_files.read_cifar10(tmp_path)
+    write_cifar10(tmp_path / "packed", archive=True)
+    archive = tmp_path / "packed" / "cifar-10-binary.tar.gz"
+    archive.write_bytes(archive.read_bytes()[:-200])
+    with pytest.raises(ValueError, match="damaged or truncated archive"):
+        local_files.read_cifar10(tmp_path / "packed")
 
 
 @pytest.mark.slow  # compile-heavy: in make test, not make test-fast
