@@ -13,6 +13,9 @@
   stores; restoring it gives exactly the batches an uninterrupted run would see.
 - With several processes, each one returns its own contiguous slice of every
   global batch (``process_index`` of ``process_count``).
+- ``random_flip`` mirrors each training image left to right with probability 1/2 (Ho et
+  al. 2020 on CIFAR-10), the coins drawn from ``seed``, epoch and position: resumed runs
+  see the same flips.
 
 A batch is a dict of NumPy arrays: ``image`` (float32 in [-1, 1], or int32 levels
 in ``[0, num_levels)``), ``label`` int32 (-1 when unlabeled) and ``mask`` float32.
@@ -67,6 +70,7 @@ class BatchIterator(Iterator[dict[str, np.ndarray]]):
         process_index: int = 0,
         process_count: int = 1,
         drop_remainder: bool = False,
+        random_flip: bool = False,
     ):
         if len(data) == 0:
             raise ValueError(f"dataset {data.name!r} split {data.split!r} is empty")
@@ -92,6 +96,7 @@ class BatchIterator(Iterator[dict[str, np.ndarray]]):
         self.process_index = process_index
         self.process_count = process_count
         self.drop_remainder = drop_remainder
+        self.random_flip = random_flip
         self.batches_per_epoch = (
             len(data) // batch_size if drop_remainder else math.ceil(len(data) / batch_size)
         )
@@ -131,6 +136,10 @@ class BatchIterator(Iterator[dict[str, np.ndarray]]):
         order = self._epoch_order()
         start = self.position * self.batch_size
         indices = order[start : start + self.batch_size]
+        flip = None
+        if self.random_flip:  # one coin per example of the global batch
+            coins = np.random.default_rng([self.seed, self.epoch, self.position, 1])
+            flip = coins.random(self.batch_size) < 0.5
         batch = make_batch(
             self.data,
             indices,
@@ -138,6 +147,7 @@ class BatchIterator(Iterator[dict[str, np.ndarray]]):
             self.representation,
             self.process_index,
             self.process_count,
+            flip=flip,
         )
         self.position += 1
         if self.position == self.batches_per_epoch:
@@ -152,8 +162,11 @@ def make_batch(
     representation: str,
     process_index: int = 0,
     process_count: int = 1,
+    *,
+    flip: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """The process-local part of a global batch of ``indices``, padded to ``batch_size``."""
+    """The process-local part of a global batch of ``indices``, padded to ``batch_size``;
+    ``flip [batch_size]``: which examples of the global batch to mirror left to right."""
     valid = len(indices)
     padded = np.zeros(batch_size, dtype=np.int64)
     padded[:valid] = indices
@@ -162,7 +175,10 @@ def make_batch(
     local = batch_size // process_count
     sl = slice(process_index * local, (process_index + 1) * local)
     idx, mask = padded[sl], mask[sl]
-    images = to_model_input(data.images[idx], data.spec.num_levels, representation)
+    images = data.images[idx]
+    if flip is not None:
+        images = np.where(flip[sl].reshape(-1, 1, 1, 1), images[:, :, ::-1], images)
+    images = to_model_input(images, data.spec.num_levels, representation)
     images = images * mask.reshape(-1, 1, 1, 1).astype(images.dtype)
     labels = np.where(mask > 0, data.labels[idx], -1).astype(np.int32)
     return {"image": images, "label": labels, "mask": mask}

@@ -30,6 +30,7 @@ class DataConfig:
     cache_dir: str | None = None  # where gensys prepares its own builders
     download: bool = False  # allow fetching an unprepared catalogue dataset
     batch_size: int = 128
+    random_flip: bool = False  # mirror training images left to right with probability 1/2
 
     def __post_init__(self):
         _check_at_least("data", self, 1, "batch_size")

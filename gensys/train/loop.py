@@ -91,6 +91,7 @@ def _train(run: Run) -> TrainResult:
         process_index=jax.process_index(),
         process_count=jax.process_count(),
         drop_remainder=engine.recipe.full_batches,
+        random_flip=c.data.random_flip,
     )
     if c.train.max_seconds and jax.process_count() > 1:
         raise ValueError("train.max_seconds needs one process: hosts' clocks would disagree")

@@ -239,6 +239,34 @@ def test_iterator_is_deterministic_and_resumes():
     assert other != full[:3]
 
 
+def test_random_flips_mirror_about_half_and_resume_the_same():
+    rng = np.random.default_rng(4)
+    images = rng.integers(0, 256, (64, 4, 5, 3), dtype=np.uint8)
+    spec = datasets.DatasetSpec("local", "x", (4, 5, 3), 256, None)
+    data = datasets.ArraySplit(images, np.full(64, -1), spec, "x", "train")
+    make = lambda: batches.BatchIterator(data, 16, seed=3, shuffle=False, random_flip=True)  # noqa: E731
+    iterator = make()
+    first = [next(iterator)["image"] for _ in range(6)]  # 1.5 epochs
+    flipped = 0
+    for b, batch in enumerate(first[:4]):
+        plain = batches.to_model_input(images[16 * b : 16 * b + 16], 256, "float")
+        mirrored = plain[:, :, ::-1]
+        same = np.all(batch == plain, axis=(1, 2, 3))
+        mirror = np.all(batch == mirrored, axis=(1, 2, 3))
+        assert np.all(same | mirror)
+        flipped += int(mirror.sum())
+    assert 20 <= flipped <= 44, flipped  # of 64 coins
+    resumed = make()
+    resumed.set_state({"epoch": 1, "position": 0, "seed": 3})
+    np.testing.assert_array_equal(next(resumed)["image"], first[4])
+    # The next epoch draws new coins for the same images.
+    assert not np.array_equal(first[4], first[0])
+    plain_iterator = batches.BatchIterator(data, 16, seed=3, shuffle=False)
+    np.testing.assert_array_equal(
+        next(plain_iterator)["image"], batches.to_model_input(images[:16], 256, "float")
+    )
+
+
 def test_iterator_shards_per_process():
     whole = next(batches.BatchIterator(_split(10), 4, seed=1))
     parts = [
