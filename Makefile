@@ -4,6 +4,7 @@
 #   make test-fast  the unit and property tests not marked slow (the edit-test loop)
 #   make compare  every family trained on digits under one budget; writes the comparison report
 #   make bench    gensys against PyTorch diffusers (own venv .venv-peer); writes the speed report
+#   make gpu-check  the CIFAR-10 step, samplers and configs on whatever accelerator JAX sees
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -14,7 +15,7 @@ PYTEST_WORKERS ?= 2
 PEER := .venv-peer
 PEER_STAMP := $(PEER)/.installed
 
-.PHONY: demo test test-fast compare bench lint install clean
+.PHONY: demo test test-fast compare bench gpu-check lint install clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,10 @@ $(PEER_STAMP): benchmarks/requirements-peer.txt
 bench: $(STAMP) $(PEER_STAMP)
 	$(PY) -m benchmarks.vs_pytorch --peer_python=$(PEER)/bin/python
 	@echo "report: benchmarks/results/vs_pytorch.md"
+
+gpu-check: $(STAMP)
+	$(PY) -m benchmarks.gpu_check
+	@echo "report: benchmarks/results/gpu_check.md"
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist=loadfile -q

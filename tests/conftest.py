@@ -132,36 +132,15 @@ def train_straight_and_resumed(make_config, tmp_path: Path, steps: int = 3):
 def write_cifar10(
     directory: Path, per_batch: int = 2, num_test: int = 3, *, archive: bool = False, seed: int = 0
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Small CIFAR-10 files in the exact binary format (3,073-byte records: a label byte,
-    then the red, green and blue planes, rows first): five training batches of
-    ``per_batch`` records and a test batch of ``num_test``, as the extracted
-    ``cifar-10-batches-bin/`` folder or as ``cifar-10-binary.tar.gz``. Returns the
-    images ``[N, 32, 32, 3]`` and labels each split should read as."""
-    import io
-    import tarfile
+    """Small CIFAR-10 files in the exact binary format (``local_files.write_cifar10``): five
+    training batches of ``per_batch`` random images and a test batch of ``num_test``, as
+    the extracted folder or the ``.tar.gz``. Returns the arrays each split should read as."""
+    from gensys.data import local_files
 
     rng = np.random.default_rng(seed)
-    batches = {f"data_batch_{i}.bin": per_batch for i in range(1, 6)}
-    batches["test_batch.bin"] = num_test
-    contents, expected = {}, {"train": ([], []), "test": ([], [])}
-    for name, count in batches.items():
+    splits = {}
+    for split, count in (("train", 5 * per_batch), ("test", num_test)):
         images = rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8)
-        labels = rng.integers(0, 10, count).astype(np.uint8)
-        planes = images.transpose(0, 3, 1, 2).reshape(count, -1)  # R, G, B planes
-        contents[name] = np.concatenate([labels[:, None], planes], axis=1).tobytes()
-        split = "test" if name.startswith("test") else "train"
-        expected[split][0].append(images)
-        expected[split][1].append(labels.astype(np.int64))
-    directory.mkdir(parents=True, exist_ok=True)
-    if archive:
-        with tarfile.open(directory / "cifar-10-binary.tar.gz", "w:gz") as tar:
-            for name, raw in contents.items():
-                info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
-                info.size = len(raw)
-                tar.addfile(info, io.BytesIO(raw))
-    else:
-        folder = directory / "cifar-10-batches-bin"
-        folder.mkdir(exist_ok=True)
-        for name, raw in contents.items():
-            (folder / name).write_bytes(raw)
-    return {k: (np.concatenate(v[0]), np.concatenate(v[1])) for k, v in expected.items()}
+        splits[split] = (images, rng.integers(0, 10, count).astype(np.int64))
+    local_files.write_cifar10(directory, splits, archive=archive)
+    return splits

@@ -62,6 +62,29 @@ def use_binarized_mnist(config: ml_collections.ConfigDict) -> ml_collections.Con
     return config
 
 
+def use_cifar10(
+    config: ml_collections.ConfigDict, batch_size: int, num_steps: int
+) -> ml_collections.ConfigDict:
+    """CIFAR-10 from its binary distribution in the directory given by
+    ``--config.data.dir`` (``cifar-10-binary.tar.gz`` or the extracted batches): train on
+    the 50,000 training images in batches of ``batch_size`` for ``num_steps`` steps,
+    evaluate on the 10,000 test images as the papers do; a log every 1,000 steps, a
+    checkpoint every 10,000, samples and an evaluation every tenth of the run."""
+    config.data.name = "cifar10_binary"
+    config.data.split = "train"
+    config.data.batch_size = batch_size
+    config.eval.split = "test"
+    config.eval.batch_size = 256
+    config.train.update(
+        num_steps=num_steps,
+        log_every=1000,
+        checkpoint_every=10_000,
+        sample_every=num_steps // 10,
+        eval_every=num_steps // 10,
+    )
+    return config
+
+
 def get_diffusion_config() -> ml_collections.ConfigDict:
     """The base config with every diffusion model and sampler field at its default."""
     from gensys.recipes.diffusion import DDPMConfig, SamplerConfig

@@ -225,3 +225,51 @@ def read_cifar10(directory: str | os.PathLike) -> dict[str, tuple[np.ndarray, np
             "version's pickles are not read)"
         )
     return splits
+
+
+def write_cifar10(
+    directory: str | os.PathLike,
+    splits: dict[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    archive: bool = False,
+) -> Path:
+    """Writes images in CIFAR-10's binary format, the inverse of :func:`read_cifar10`.
+
+    ``splits``: ``{"train": (images uint8 [N, 32, 32, 3], labels 0..9), "test": ...}``;
+    ``train`` is cut into the five ``data_batch_<i>.bin`` files (so ``N >= 5``). Writes
+    ``directory/cifar-10-batches-bin/``, or with ``archive`` ``cifar-10-binary.tar.gz``;
+    returns that path. For tests and for converting other data to the format.
+    """
+    import io
+
+    contents = {}
+    for split, (images, labels) in splits.items():
+        if split not in CIFAR10_SPLIT_FILES:
+            raise ValueError(f"splits must be among {list(CIFAR10_SPLIT_FILES)}, got {split!r}")
+        images, labels = np.asarray(images), np.asarray(labels)
+        if images.dtype != np.uint8 or images.shape[1:] != (32, 32, 3):
+            raise ValueError(f"{split}: images must be uint8 [N, 32, 32, 3], got {images.shape}")
+        if labels.shape != images.shape[:1] or labels.min() < 0 or labels.max() > 9:
+            raise ValueError(f"{split}: one label in 0..9 per image, got {labels.shape}")
+        names = CIFAR10_SPLIT_FILES[split]
+        if len(images) < len(names):
+            raise ValueError(f"{split}: at least {len(names)} images, got {len(images)}")
+        planes = images.transpose(0, 3, 1, 2).reshape(len(images), -1)  # R, G, B planes
+        records = np.concatenate([labels.astype(np.uint8)[:, None], planes], axis=1)
+        for name, part in zip(names, np.array_split(records, len(names)), strict=True):
+            contents[name] = part.tobytes()
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if archive:
+        path = directory / CIFAR10_ARCHIVE
+        with tarfile.open(path, "w:gz") as tar:
+            for name, raw in contents.items():
+                info = tarfile.TarInfo(f"{CIFAR10_FOLDER}/{name}")
+                info.size = len(raw)
+                tar.addfile(info, io.BytesIO(raw))
+        return path
+    folder = directory / CIFAR10_FOLDER
+    folder.mkdir(exist_ok=True)
+    for name, raw in contents.items():
+        (folder / name).write_bytes(raw)
+    return folder

@@ -24,8 +24,9 @@ def test_every_experiment_config_builds(path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     config = from_mapping(ExperimentConfig, module.get_config())
-    # Files are <model>_<dataset>.py; a model name may hold underscores.
-    stem = path.stem
+    # Files are <model>_<dataset>.py (a model name may hold underscores), or
+    # <model>_<dataset>_<variant>.py for a paper's variant of a config.
+    stem = path.stem.removesuffix("_cosine")
     binarized = stem.endswith("_binarized_mnist")
     model = stem.removesuffix("_binarized_mnist") if binarized else stem.rsplit("_", 1)[0]
     autoregressive = ("fvsbn", "nade", "made", "pixelcnn", "gated_pixelcnn", "pixelrnn",

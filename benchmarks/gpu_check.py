@@ -1,0 +1,395 @@
+"""One check of gensys on an accelerator: the DDPM CIFAR-10 step, sampling, every CIFAR-10
+config trained briefly, all on every local device.
+
+    make gpu-check                                  # python -m benchmarks.gpu_check
+    python -m benchmarks.gpu_check --config.data.dir=DIR     # real CIFAR-10 files
+    python -m benchmarks.gpu_check --tiny --out=/tmp/check    # a CPU smoke run, tiny sizes
+
+Parts, each written to ``benchmarks/results/gpu_check.{md,json}`` as soon as it ends (a run
+cut short keeps what it measured):
+
+1. the device: its name, count and peak bfloat16 FLOP/s where known;
+2. the ``ddpm_cifar10`` training step (the 35.7M-parameter UNet) at batch 128 a device,
+   data-parallel over all local devices, in bfloat16 and float32: the median of 50 steps
+   after compiling, XLA's FLOP count of the step and the fraction of the devices' peak it
+   reaches (target on one H100/H200: at most 9 ms in bfloat16, at least 40 % of peak);
+3. sampling throughput of DDIM-50 and DPM-Solver++(2M) 20 with that UNet, in images/s;
+4. every CIFAR-10 config (``experiments/configs/*_cifar10*.py``) trained from scratch for
+   ``--steps`` steps: its loss curve (one picture), steps/s, compile time and evaluation
+   metrics (bits/dim of the 8-bit images for the likelihood models) on the first test
+   images.
+
+On a GPU machine, JAX's CUDA wheels come first (``pip install "jax[cuda12]"`` in the
+project's environment). ``--budget_seconds`` (default 450) skips the parts left once it is
+spent, and says so.
+Without ``--config.data.dir``, CIFAR-10-format files of random pixels are written to a
+temporary directory: then part 4 shows that each config trains and how fast, not what it
+learns. ``--tiny`` shrinks every network, batch and step count for a CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from absl import app, flags, logging
+
+from benchmarks.common import experiment_config, machine, start_runtime
+
+CONFIGS = (
+    "ddpm_cifar10",
+    "ddpm_cifar10_cosine",
+    "pixelcnn_cifar10",
+    "gated_pixelcnn_cifar10",
+    "realnvp_cifar10",
+    "glow_cifar10",
+    "dcgan_cifar10",
+    "vae_cifar10",
+)
+# Dense bfloat16 peaks (NVIDIA's data sheets, SXM parts, without sparsity).
+PEAK_BF16 = {"H200": 989.4e12, "H100": 989.4e12, "A100": 312e12, "L4": 121e12}
+# --tiny: what shrinks each family to seconds on a CPU.
+TINY = {
+    "ddpm": dict(
+        channels=8, channel_mults=(1,), num_res_blocks=1, attention_resolutions=(), num_timesteps=50
+    ),
+    "autoregressive": dict(hidden=6, num_layers=1),
+    "flow": dict(steps_per_scale=1, hidden=8, num_blocks=1),
+    "gan": dict(width=4, latent_dim=4),
+    "vae": dict(channels=(4, 8, 8), hidden=(16,), latent_dim=2, iwae_samples=4, iwae_chunk=2),
+}
+EVAL_EXAMPLES = 64
+
+_DATA_DIR = flags.DEFINE_string("config.data.dir", None, "CIFAR-10 binary files (else random).")
+_CONFIGS = flags.DEFINE_list("configs", list(CONFIGS), "CIFAR-10 configs to train in part 4.")
+_STEPS = flags.DEFINE_integer("steps", 300, "Training steps of each config in part 4.")
+_TIMED = flags.DEFINE_integer("timed_steps", 50, "Training steps timed in part 2.")
+_BUDGET = flags.DEFINE_float("budget_seconds", 450.0, "Skip the parts left after this.")
+_TINY = flags.DEFINE_bool("tiny", False, "Tiny networks, batches and steps (CPU smoke run).")
+_WORKDIR = flags.DEFINE_string("workdir", None, "Where the runs train (default: a temp dir).")
+_OUT = flags.DEFINE_string("out", "benchmarks/results", "Where gpu_check.{md,json} go.")
+
+
+def device_facts() -> dict:
+    import jax
+
+    device = jax.local_devices()[0]
+    kind = getattr(device, "device_kind", str(device))
+    peak = next((flops for name, flops in PEAK_BF16.items() if name in kind), None)
+    return {
+        "backend": jax.default_backend(),
+        "device": kind,
+        "local_devices": jax.local_device_count(),
+        "peak_bf16_flops": peak,
+        "jax": jax.__version__,
+    }
+
+
+def random_cifar10(directory: Path, per_batch: int) -> Path:
+    """CIFAR-10-format files of uniform random pixels (speed only, nothing to learn)."""
+    from gensys.data import local_files
+
+    rng = np.random.default_rng(0)
+    splits = {}
+    for split, count in (("train", 5 * per_batch), ("test", max(per_batch, EVAL_EXAMPLES))):
+        images = rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8)
+        splits[split] = (images, rng.integers(0, 10, count))
+    local_files.write_cifar10(directory, splits)
+    return directory
+
+
+def typed_config(name: str, data_dir: str, tiny: bool, overrides: dict | None = None):
+    from gensys.train.config import ExperimentConfig
+    from gensys.typed_config import from_mapping
+
+    raw = experiment_config(name)
+    raw.data.dir = data_dir
+    raw.train.progress_bar = False
+    if tiny:
+        raw.model.update(TINY[raw.family])
+        raw.data.batch_size = 4
+        raw.eval.batch_size = 4
+    for key, value in (overrides or {}).items():
+        raw.update_from_flattened_dict({key: value})
+    return from_mapping(ExperimentConfig, raw)
+
+
+def _engine_and_batch(config, batch_size: int):
+    """The config's engine on all local devices, a state and a random global batch."""
+    import jax
+
+    from gensys.data.datasets import get_spec
+    from gensys.recipes import recipe_for
+    from gensys.train import sharding
+    from gensys.train.engine import Engine
+
+    engine = Engine(recipe_for(config), sharding.make_mesh())
+    spec = get_spec(config.data.name)
+    rng = np.random.default_rng(0)
+    arrays = {
+        "image": rng.uniform(-1, 1, (batch_size, *spec.image_shape)).astype(np.float32),
+        "label": np.zeros((batch_size,), np.int32),
+        "mask": np.ones((batch_size,), np.float32),
+    }
+    batch = sharding.shard_batch(arrays, engine.mesh)
+    return engine, engine.init(jax.random.key(0), batch), batch
+
+
+def time_train_step(data_dir: str, dtype: str, batch_size: int, tiny: bool) -> dict:
+    """Median seconds of ``ddpm_cifar10``'s training step, its FLOPs and fraction of peak."""
+    import jax
+
+    config = typed_config("ddpm_cifar10", data_dir, tiny, {"model.compute_dtype": dtype})
+    engine, state, batch = _engine_and_batch(config, batch_size)
+    tick = time.perf_counter()
+    compiled = engine._train_step.lower(state, batch, jax.random.key(0)).compile()
+    compile_seconds = time.perf_counter() - tick
+    flops = float((compiled.cost_analysis() or {}).get("flops", float("nan")))
+    state, metrics = engine.train_step(state, batch, jax.random.key(0))
+    jax.block_until_ready(metrics)
+    times = []
+    for i in range(_TIMED.value):
+        tick = time.perf_counter()
+        state, metrics = engine.train_step(state, batch, jax.random.key(i + 1))
+        jax.block_until_ready(metrics)
+        times.append(time.perf_counter() - tick)
+    seconds = statistics.median(times)
+    return {
+        "dtype": dtype,
+        "batch": batch_size,
+        "devices": jax.local_device_count(),
+        "median_seconds": seconds,
+        "compile_seconds": compile_seconds,
+        "flops": flops,
+        "flops_per_second": flops / seconds,
+        "parameters": int(sum(x.size for x in jax.tree.leaves(state.model.params))),
+    }
+
+
+def time_sampler(data_dir: str, name: str, num_steps: int, num: int, tiny: bool) -> dict:
+    import jax
+
+    overrides = {"sampler.name": name, "sampler.num_steps": num_steps}
+    config = typed_config("ddpm_cifar10", data_dir, tiny, overrides)
+    engine, state, _ = _engine_and_batch(config, 2 * jax.local_device_count())
+    tick = time.perf_counter()
+    engine.sample(state, jax.random.key(0), num)
+    first = time.perf_counter() - tick
+    tick = time.perf_counter()
+    engine.sample(state, jax.random.key(1), num)
+    seconds = time.perf_counter() - tick
+    return {
+        "sampler": f"{name} {num_steps}",
+        "images": num,
+        "seconds": seconds,
+        "images_per_second": num / seconds,
+        "first_call_seconds": first,
+    }
+
+
+def train_config(name: str, data_dir: str, workdir: Path, steps: int, tiny: bool) -> dict:
+    """``name`` trained from scratch for ``steps`` steps, then evaluated on the first test
+    images: the loss curve, speed and evaluation metrics."""
+    import shutil
+
+    from gensys.recipes import recipe_for
+    from gensys.train import loop
+    from gensys.train.metric_writers import read_metrics
+
+    overrides = {
+        "train.num_steps": steps,
+        "train.log_every": max(1, steps // 30),
+        "train.checkpoint_every": steps,
+        "train.sample_every": 0,
+        "train.eval_every": 0,
+        "train.num_samples": 4,
+        "train.best_metric": "",
+        "train.patience": 0,
+        "eval.max_examples": 8 if tiny else EVAL_EXAMPLES,
+    }
+    config = typed_config(name, data_dir, tiny, overrides)
+    shutil.rmtree(workdir, ignore_errors=True)
+    tick = time.perf_counter()
+    result = loop.train(config, workdir, recipe_for(config))
+    seconds = time.perf_counter() - tick
+    records = read_metrics(workdir)
+    losses = {}
+    for record in records:
+        for key, value in record.items():
+            if key.startswith("train/") and key.endswith("loss"):
+                losses.setdefault(key, []).append([record["step"], value])
+    rates = [r["train/steps_per_sec"] for r in records if "train/steps_per_sec" in r]
+    return {
+        "config": name,
+        "family": config.family,
+        "steps": result.step,
+        "batch": config.data.batch_size,
+        "wall_seconds": seconds,
+        "steps_per_sec": float(np.median(rates[1:] or rates)) if rates else None,
+        "losses": losses,
+        "eval": {k: v for k, v in result.last_metrics.items() if k.startswith("eval/")},
+    }
+
+
+def draw_losses(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = 4
+    lines = math.ceil(len(rows) / columns)
+    fig, axes = plt.subplots(lines, columns, figsize=(4 * columns, 3 * lines), squeeze=False)
+    for ax, row in zip(axes.ravel(), rows, strict=False):
+        for key, points in row["losses"].items():
+            steps, values = zip(*points, strict=True)
+            ax.plot(steps, values, label=key.removeprefix("train/"))
+        ax.set_title(row["config"], fontsize=9)
+        ax.set_xlabel("step")
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[len(rows) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _ms(seconds: float) -> str:
+    return f"{1000 * seconds:.1f} ms"
+
+
+def render(results: dict) -> str:
+    d = results["device"]
+    peak = d["peak_bf16_flops"] and d["peak_bf16_flops"] * d["local_devices"]
+    lines = [
+        "# gensys on an accelerator: the CIFAR-10 check",
+        "",
+        f"`{results['command']}` on {d['device']} ({d['local_devices']} local device(s), "
+        f"backend {d['backend']}, JAX {d['jax']}; host {results['machine']}), "
+        f"{results['started']}. Data: {results['data']}."
+        + (" Tiny sizes (a CPU smoke run): no figure here is a speed." if results["tiny"] else ""),
+        "",
+        "## The ddpm_cifar10 training step",
+        "",
+        f"Peak bfloat16: {peak / 1e12:.0f} TFLOP/s." if peak else "Peak: unknown for this device.",
+        "",
+        "| dtype | batch | devices | step (median) | compile | GFLOP a step | TFLOP/s "
+        "| of bf16 peak | parameters |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results.get("train_step", []):
+        share = f"{r['flops_per_second'] / peak:.0%}" if peak else "-"
+        lines.append(
+            f"| {r['dtype']} | {r['batch']} | {r['devices']} | {_ms(r['median_seconds'])} | "
+            f"{r['compile_seconds']:.1f} s | {r['flops'] / 1e9:,.0f} | "
+            f"{r['flops_per_second'] / 1e12:.1f} | {share} | {r['parameters']:,} |"
+        )
+    lines += [
+        "",
+        "## Sampling",
+        "",
+        "| sampler | images | seconds | images/s |",
+        "|---|---|---|---|",
+    ]
+    for r in results.get("sampling", []):
+        lines.append(
+            f"| {r['sampler']} | {r['images']} | {r['seconds']:.2f} | "
+            f"{r['images_per_second']:.1f} |"
+        )
+    lines += [
+        "",
+        f"## Every CIFAR-10 config, {results['steps']} steps from scratch",
+        "",
+        "Loss curves: [gpu_check/losses.png](gpu_check/losses.png).",
+        "",
+        "| config | batch | steps | steps/s | wall (compile included) | evaluation |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results.get("configs", []):
+        evaluation = ", ".join(f"{k.removeprefix('eval/')} {v:.4g}" for k, v in r["eval"].items())
+        rate = f"{r['steps_per_sec']:.2f}" if r["steps_per_sec"] else "-"
+        lines.append(
+            f"| {r['config']} | {r['batch']} | {r['steps']} | {rate} | "
+            f"{r['wall_seconds']:.0f} s | {evaluation} |"
+        )
+    if results.get("skipped"):
+        lines += ["", "Skipped (time budget spent): " + ", ".join(results["skipped"]) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    del argv
+    start_runtime(cpu_devices=1)
+    run_check()
+
+
+def run_check() -> dict:
+    """Every part in turn, as the flags say (JAX's runtime already started)."""
+    began = time.perf_counter()
+    out = Path(_OUT.value)
+    tiny = _TINY.value
+    scratch = Path(_WORKDIR.value or tempfile.mkdtemp(prefix="gpu_check_"))
+    data_dir = _DATA_DIR.value
+    if data_dir is None:
+        data_dir = str(random_cifar10(scratch / "cifar10", per_batch=8 if tiny else 256))
+    results = {
+        "command": "python -m benchmarks.gpu_check" + (" --tiny" if tiny else ""),
+        "device": device_facts(),
+        "machine": machine(),
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "data": "CIFAR-10 files in " + _DATA_DIR.value if _DATA_DIR.value else "random pixels",
+        "tiny": tiny,
+        "steps": _STEPS.value,
+        "skipped": [],
+    }
+
+    def save():
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "gpu_check.json").write_text(json.dumps(results, indent=1))
+        (out / "gpu_check.md").write_text(render(results))
+
+    def within_budget(part: str) -> bool:
+        if time.perf_counter() - began < _BUDGET.value:
+            return True
+        results["skipped"].append(part)
+        save()
+        return False
+
+    import jax
+
+    batch = 4 if tiny else 128
+    devices = jax.local_device_count()
+    results["train_step"] = []
+    for dtype in ("bfloat16", "float32"):
+        if within_budget(f"train step {dtype}"):
+            results["train_step"].append(time_train_step(data_dir, dtype, batch * devices, tiny))
+            logging.info("train step %s: %s", dtype, results["train_step"][-1])
+            save()
+    results["sampling"] = []
+    for name, steps in (("ddim", 50), ("dpmpp_2m", 20)):
+        if within_budget(f"sampling {name}"):
+            num = 4 if tiny else 256
+            results["sampling"].append(time_sampler(data_dir, name, steps, num, tiny))
+            save()
+    results["configs"] = []
+    for name in _CONFIGS.value:
+        if name not in CONFIGS:
+            raise app.UsageError(f"--configs: {name!r} is not one of {list(CONFIGS)}")
+        if within_budget(name):
+            row = train_config(name, data_dir, scratch / name, _STEPS.value, tiny)
+            results["configs"].append(row)
+            draw_losses(results["configs"], out / "gpu_check" / "losses.png")
+            save()
+    save()
+    print((out / "gpu_check.md").read_text())
+    return results
+
+
+if __name__ == "__main__":
+    app.run(main)
