@@ -79,15 +79,13 @@ def main(argv):
             if result.interrupted:
                 raise SystemExit("interrupted (SIGTERM): the checkpoint is saved; run again")
             m = result.last_metrics
-            run = {
-                "loss": loss,
-                "seed": seed,
-                "steps": result.step,
-                "modes_covered": m["eval/modes_covered"],
-                "high_quality_fraction": m["eval/high_quality_fraction"],
-                "mode_fractions": [m[f"eval/mode_{i}"] for i in range(8)],
-                "train_seconds": seconds,
-            }
+            run = {"loss": loss, "seed": seed, "steps": result.step, "train_seconds": seconds}
+            for generator in ("ema", "raw"):  # the average and the generator itself
+                run[generator] = {
+                    "modes_covered": m[f"eval/{generator}/modes_covered"],
+                    "high_quality_fraction": m[f"eval/{generator}/high_quality_fraction"],
+                    "mode_fractions": [m[f"eval/{generator}/mode_{i}"] for i in range(8)],
+                }
             runs.append(run)
             logging.info("%s", run)
             picture = out / "gan_ring" / f"{loss}_seed{seed}.png"
@@ -96,20 +94,21 @@ def main(argv):
     rows = []
     for loss in _LOSSES.value:
         mine = [r for r in runs if r["loss"] == loss]
-        modes = [r["modes_covered"] for r in mine]
-        quality = [r["high_quality_fraction"] for r in mine]
-        rows.append(
-            f"| {loss} | {' / '.join(f'{v:.0f}' for v in modes)} | "
-            f"{statistics.mean(quality):.3f} ({' / '.join(f'{v:.3f}' for v in quality)}) | "
-            f"{statistics.mean(r['train_seconds'] for r in mine):.0f} |"
-        )
+        for generator in ("ema", "raw"):
+            modes = [r[generator]["modes_covered"] for r in mine]
+            quality = [r[generator]["high_quality_fraction"] for r in mine]
+            rows.append(
+                f"| {loss} | {generator} | {' / '.join(f'{v:.0f}' for v in modes)} | "
+                f"{statistics.mean(quality):.3f} ({' / '.join(f'{v:.3f}' for v in quality)}) | "
+                f"{statistics.mean(r['train_seconds'] for r in mine):.0f} |"
+            )
     table = "\n".join(
         [
-            "| loss | modes covered (of 8), per seed | high-quality fraction, mean (per seed) "
-            "| train s / run |",
-            "|---|---|---|---|",
+            "| loss | generator | modes covered (of 8), per seed | high-quality fraction, "
+            "mean (per seed) | train s / run |",
+            "|---|---|---|---|---|",
             *rows,
-            f"| real test points | {floor['modes_covered']} | "
+            f"| real test points | | {floor['modes_covered']} | "
             f"{floor['high_quality_fraction']:.3f} | |",
         ]
     )

@@ -131,7 +131,8 @@ def vae_quality(seed: int, steps: int, cache_dir: str) -> dict[str, float]:
 def gan_quality(seed: int, steps: int, cache_dir: str) -> dict[str, float]:
     """An MLP GAN on the 8-gaussians ring: ``modes_covered`` and ``high_quality_fraction``
     of 2,000 samples of the EMA generator (the recipe's evaluation, which measures samples
-    against the known modes and does not involve the losses)."""
+    against the known modes and does not involve the losses), and the raw generator's as
+    ``raw_modes_covered`` and ``raw_high_quality_fraction``."""
     spec = get_spec("gaussians8")
     model = {"network": "mlp", "latent_dim": 2, "g_hidden": (64, 64), "d_hidden": (64, 64),
              "g_learning_rate": 1e-3, "d_learning_rate": 1e-3, "ema_decay": 0.99,
@@ -140,7 +141,8 @@ def gan_quality(seed: int, steps: int, cache_dir: str) -> dict[str, float]:
     train, test = split("gaussians8", "train", cache_dir), split("gaussians8", "test", cache_dir)
     state = fit(recipe, train, steps=steps, batch_size=256, seed=seed)
     metrics = evaluate(recipe, state, _head(test, 2000), seed)
-    return {k: metrics[k] for k in ("modes_covered", "high_quality_fraction")}
+    keys = ("modes_covered", "high_quality_fraction")
+    return {k: metrics[f"ema/{k}"] for k in keys} | {f"raw_{k}": metrics[f"raw/{k}"] for k in keys}
 
 
 def flow_quality(seed: int, steps: int, cache_dir: str) -> dict[str, float]:

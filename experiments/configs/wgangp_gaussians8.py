@@ -2,8 +2,9 @@
 
 MLP generator and critic of 3 x 256 LeakyReLU units, an 8-d latent, Adam 1e-4
 with betas (0.5, 0.9), 5 critic steps of 256 points per generator step and
-lambda = 10 (Gulrajani et al. 2017). ``--mode=eval`` writes ``eval/modes_covered``
-(of 8) and ``eval/high_quality_fraction`` over 10,000 samples; swap the loss with
+lambda = 10 (Gulrajani et al. 2017). ``--mode=eval`` writes ``eval/ema/modes_covered``
+(of 8) and ``eval/ema/high_quality_fraction`` over 10,000 samples, and the same of the raw
+generator as ``eval/raw/...``; swap the loss with
 ``--config.model.loss=nonsaturating|minimax|lsgan|hinge`` (and ``--config.model.d_steps=1``).
 """
 

@@ -21,10 +21,13 @@ called fake), both players' gradient norms, and the penalties. A monitor warns
 when the discriminator wins (both accuracies above ``dominance_threshold``) for
 ``dominance_patience`` log intervals in a row.
 
-Evaluation draws one fake per eval example from the EMA generator and reports
-the same discriminator statistics; on ``gaussians8`` it adds
-``high_quality_fraction``, ``mode_<k>`` (high-quality fraction at each mode) and
-``modes_covered`` (:mod:`gensys.eval.mode_coverage`).
+Evaluation draws one fake per eval example from each generator, the EMA one and the raw
+one (the same noise for both), and reports the same discriminator statistics for each as
+``ema/<name>`` and ``raw/<name>`` (``eval/ema/g_loss``, ``eval/raw/g_loss``): the average
+of an oscillating generator can be worse than the generator itself (WGAN-GP on the ring).
+On ``gaussians8`` each adds ``high_quality_fraction``, ``mode_<k>`` (high-quality
+fraction at each mode) and ``modes_covered`` (:mod:`gensys.eval.mode_coverage`).
+``sample`` draws from the EMA generator; the figure ``samples_raw`` from the raw one.
 """
 
 from __future__ import annotations
@@ -281,30 +284,49 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
         metrics["train/loss"] = metrics["train/d_loss"]
         return GANState(state.step + 1, players, ema), metrics
 
+    def generators(state: GANState) -> dict[str, Any]:
+        return {"ema": state.ema_generator, "raw": state.players.generator}
+
     def eval_step(state: GANState, batch: dict, key: jax.Array) -> dict:
         x, labels = images_of(batch), labels_of(batch)
         z = noise(key, (x.shape[0], config.latent_dim))
-        fake = generator.apply(state.ema_generator, z, labels, train=False)
         d_vars = state.players.discriminator
         real_out = discriminator.apply(d_vars, x, labels, train=False)
-        fake_out = discriminator.apply(d_vars, fake, labels, train=False)
-        metrics = {**judged(real_out, fake_out), "g_loss": generator_loss(config.loss, fake_out)}
-        if modes is not None:
-            hits = mode_hits(fake.reshape(-1, 2), jnp.asarray(modes), toy2d.GAUSSIANS8_STD)
-            metrics["high_quality_fraction"] = jnp.sum(hits, axis=-1)
-            metrics.update({f"mode_{i}": hits[:, i] for i in range(hits.shape[1])})
+        metrics = {}
+        for name, g_vars in generators(state).items():
+            fake = generator.apply(g_vars, z, labels, train=False)
+            fake_out = discriminator.apply(d_vars, fake, labels, train=False)
+            one = {**judged(real_out, fake_out), "g_loss": generator_loss(config.loss, fake_out)}
+            if modes is not None:
+                hits = mode_hits(fake.reshape(-1, 2), jnp.asarray(modes), toy2d.GAUSSIANS8_STD)
+                one["high_quality_fraction"] = jnp.sum(hits, axis=-1)
+                one.update({f"mode_{i}": hits[:, i] for i in range(hits.shape[1])})
+            metrics.update({f"{name}/{k}": v for k, v in one.items()})
         return metrics
 
     def finalize_eval(means: dict[str, float]) -> dict[str, float]:
         if modes is None:
             return means
-        fractions = [means[f"mode_{i}"] for i in range(len(modes))]
-        return {**means, "modes_covered": float(modes_covered(fractions))}
+        for name in ("ema", "raw"):
+            fractions = [means[f"{name}/mode_{i}"] for i in range(len(modes))]
+            means = {**means, f"{name}/modes_covered": float(modes_covered(fractions))}
+        return means
 
-    def sample(state: GANState, key: jax.Array, num: int) -> jax.Array:
+    def draw(g_vars, key: jax.Array, num: int) -> jax.Array:
         z = noise(key, (num, config.latent_dim))
         labels = jnp.arange(num) % num_classes if num_classes else None
-        return generator.apply(state.ema_generator, z, labels, train=False)
+        return generator.apply(g_vars, z, labels, train=False)
+
+    def sample(state: GANState, key: jax.Array, num: int) -> jax.Array:
+        return draw(state.ema_generator, key, num)
+
+    def figures(state: GANState, batch: dict, key: jax.Array) -> dict[str, jax.Array]:
+        """The raw generator's samples beside ``sample``'s EMA ones: 2,000 points on the
+        2-D densities, else an 8 x 8 grid."""
+        if spec.image_shape == (1, 1, 2):
+            return {"samples_raw": draw(state.players.generator, key, 2000)[None]}
+        raw = draw(state.players.generator, key, 64)
+        return {"samples_raw": raw.reshape(8, 8, *raw.shape[1:])}
 
     return Recipe(
         name="gan",
@@ -312,6 +334,7 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
         train_step=train_step,
         eval_step=eval_step,
         sample=sample,
+        figures=figures,
         finalize_eval=finalize_eval,
         monitor=make_dominance_monitor(config.dominance_threshold, config.dominance_patience),
         full_batches=config.network == "dcgan",  # DCGAN's batch norm

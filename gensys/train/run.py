@@ -126,7 +126,11 @@ class Run:
         for name, images in figures.items():
             path = self.workdir / "samples" / f"{name}_{step:07d}.png"
             if self.is_main:
-                save_grid(images.reshape(-1, *images.shape[2:]), path, columns=images.shape[1])
+                flat = images.reshape(-1, *images.shape[2:])
+                if flat.shape[1:] == (1, 1, 2):  # 2-D points (the toy densities)
+                    save_points(flat, path)
+                else:
+                    save_grid(flat, path, columns=images.shape[1])
                 logging.info("wrote %s to %s", name, path)
             paths.append(path)
         return paths

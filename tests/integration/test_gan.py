@@ -47,9 +47,11 @@ def test_gan_configs_train_sample_evaluate(name, tmp_path, data_cache):
     config = tiny(name, data_cache, 2)
     result = loop.train(config, tmp_path, recipe_of(config))
     assert result.step == 2
-    for key in ("train/d_loss", "train/g_loss", "eval/real_accuracy", "eval/g_loss"):
+    for key in ("train/d_loss", "train/g_loss", "eval/ema/real_accuracy", "eval/ema/g_loss",
+                "eval/raw/g_loss", "eval/raw/fake_accuracy"):  # fmt: skip
         assert np.isfinite(result.last_metrics[key]), key
-    assert (tmp_path / "samples" / "step_0000002.png").exists()
+    assert (tmp_path / "samples" / "step_0000002.png").exists()  # the EMA generator
+    assert (tmp_path / "samples" / "samples_raw_0000002.png").exists()  # the raw one
 
 
 @pytest.mark.parametrize("name", sorted(RESUMED))
@@ -62,10 +64,12 @@ def test_gan_configs_resume_exactly(name, tmp_path, data_cache):
     for key in ("train/d_loss", "train/g_loss", "train/real_accuracy", "train/g_grad_norm"):
         assert np.isfinite(result.last_metrics[key]), key
     metrics = loop.evaluate(config, resumed, recipe_of(config))
-    assert 0.0 <= metrics["eval/real_accuracy"] <= 1.0
+    assert 0.0 <= metrics["eval/ema/real_accuracy"] <= 1.0
     if name == "wgangp_gaussians8":
-        assert 0 <= metrics["eval/modes_covered"] <= 8
-        assert 0.0 <= metrics["eval/high_quality_fraction"] <= 1.0
+        for generator in ("ema", "raw"):
+            assert 0 <= metrics[f"eval/{generator}/modes_covered"] <= 8
+            assert 0.0 <= metrics[f"eval/{generator}/high_quality_fraction"] <= 1.0
+        assert (resumed / "samples" / "samples_raw_0000003.png").exists()
     assert loop.sample(config, resumed, recipe_of(config)).exists()
     steps = [m["step"] for m in read_metrics(resumed) if "train/loss" in m]
     assert steps == [1, 2, 3]
