@@ -29,6 +29,7 @@ learns. ``--tiny`` shrinks every network, batch and step count for a CPU.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import statistics
@@ -65,14 +66,32 @@ TINY = {
 }
 EVAL_EXAMPLES = 64
 
-_DATA_DIR = flags.DEFINE_string("config.data.dir", None, "CIFAR-10 binary files (else random).")
-_CONFIGS = flags.DEFINE_list("configs", list(CONFIGS), "CIFAR-10 configs to train in part 4.")
-_STEPS = flags.DEFINE_integer("steps", 300, "Training steps of each config in part 4.")
-_TIMED = flags.DEFINE_integer("timed_steps", 50, "Training steps timed in part 2.")
-_BUDGET = flags.DEFINE_float("budget_seconds", 450.0, "Skip the parts left after this.")
-_TINY = flags.DEFINE_bool("tiny", False, "Tiny networks, batches and steps (CPU smoke run).")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Where the runs train (default: a temp dir).")
-_OUT = flags.DEFINE_string("out", "benchmarks/results", "Where gpu_check.{md,json} go.")
+
+@dataclasses.dataclass(frozen=True)
+class CheckSettings:
+    """What the flags set (the test suite builds one directly: this module defines no
+    flags when imported, so it shares a process with the other benchmarks)."""
+
+    data_dir: str | None = None  # CIFAR-10 binary files; None: random pixels
+    configs: tuple[str, ...] = CONFIGS  # trained in part 4
+    steps: int = 300  # training steps of each config in part 4
+    timed_steps: int = 50  # training steps timed in part 2
+    budget_seconds: float = 450.0  # no part starts after this
+    tiny: bool = False  # tiny networks, batches and steps (a CPU smoke run)
+    workdir: str | None = None  # where the runs train (default: a temp dir)
+    out: str = "benchmarks/results"  # where gpu_check.{md,json} go
+
+
+def _define_flags() -> None:
+    defaults = CheckSettings()
+    flags.DEFINE_string("config.data.dir", None, "CIFAR-10 binary files (else random).")
+    flags.DEFINE_list("configs", list(defaults.configs), "CIFAR-10 configs to train in part 4.")
+    flags.DEFINE_integer("steps", defaults.steps, "Training steps of each config in part 4.")
+    flags.DEFINE_integer("timed_steps", defaults.timed_steps, "Training steps timed in part 2.")
+    flags.DEFINE_float("budget_seconds", defaults.budget_seconds, "No part starts after this.")
+    flags.DEFINE_bool("tiny", False, "Tiny networks, batches and steps (CPU smoke run).")
+    flags.DEFINE_string("workdir", None, "Where the runs train (default: a temp dir).")
+    flags.DEFINE_string("out", defaults.out, "Where gpu_check.{md,json} go.")
 
 
 def device_facts() -> dict:
@@ -140,7 +159,9 @@ def _engine_and_batch(config, batch_size: int):
     return engine, engine.init(jax.random.key(0), batch), batch
 
 
-def time_train_step(data_dir: str, dtype: str, batch_size: int, tiny: bool) -> dict:
+def time_train_step(
+    data_dir: str, dtype: str, batch_size: int, tiny: bool, timed_steps: int
+) -> dict:
     """Median seconds of ``ddpm_cifar10``'s training step, its FLOPs and fraction of peak."""
     import jax
 
@@ -153,7 +174,7 @@ def time_train_step(data_dir: str, dtype: str, batch_size: int, tiny: bool) -> d
     state, metrics = engine.train_step(state, batch, jax.random.key(0))
     jax.block_until_ready(metrics)
     times = []
-    for i in range(_TIMED.value):
+    for i in range(timed_steps):
         tick = time.perf_counter()
         state, metrics = engine.train_step(state, batch, jax.random.key(i + 1))
         jax.block_until_ready(metrics)
@@ -333,16 +354,31 @@ def render(results: dict) -> str:
 def main(argv):
     del argv
     start_runtime(cpu_devices=1)
-    run_check()
+    f = flags.FLAGS
+    run_check(
+        CheckSettings(
+            data_dir=f["config.data.dir"].value,
+            configs=tuple(f.configs),
+            steps=f.steps,
+            timed_steps=f.timed_steps,
+            budget_seconds=f.budget_seconds,
+            tiny=f.tiny,
+            workdir=f.workdir,
+            out=f.out,
+        )
+    )
 
 
-def run_check() -> dict:
-    """Every part in turn, as the flags say (JAX's runtime already started)."""
+def run_check(settings: CheckSettings) -> dict:
+    """Every part in turn (JAX's runtime already started)."""
+    unknown = [name for name in settings.configs if name not in CONFIGS]
+    if unknown:
+        raise ValueError(f"configs: {unknown} are not among {list(CONFIGS)}")
     began = time.perf_counter()
-    out = Path(_OUT.value)
-    tiny = _TINY.value
-    scratch = Path(_WORKDIR.value or tempfile.mkdtemp(prefix="gpu_check_"))
-    data_dir = _DATA_DIR.value
+    out = Path(settings.out)
+    tiny = settings.tiny
+    scratch = Path(settings.workdir or tempfile.mkdtemp(prefix="gpu_check_"))
+    data_dir = settings.data_dir
     if data_dir is None:
         data_dir = str(random_cifar10(scratch / "cifar10", per_batch=8 if tiny else 256))
     results = {
@@ -350,9 +386,9 @@ def run_check() -> dict:
         "device": device_facts(),
         "machine": machine(),
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "data": "CIFAR-10 files in " + _DATA_DIR.value if _DATA_DIR.value else "random pixels",
+        "data": f"CIFAR-10 files in {settings.data_dir}" if settings.data_dir else "random pixels",
         "tiny": tiny,
-        "steps": _STEPS.value,
+        "steps": settings.steps,
         "skipped": [],
     }
 
@@ -362,7 +398,7 @@ def run_check() -> dict:
         (out / "gpu_check.md").write_text(render(results))
 
     def within_budget(part: str) -> bool:
-        if time.perf_counter() - began < _BUDGET.value:
+        if time.perf_counter() - began < settings.budget_seconds:
             return True
         results["skipped"].append(part)
         save()
@@ -375,7 +411,8 @@ def run_check() -> dict:
     results["train_step"] = []
     for dtype in ("bfloat16", "float32"):
         if within_budget(f"train step {dtype}"):
-            results["train_step"].append(time_train_step(data_dir, dtype, batch * devices, tiny))
+            timing = time_train_step(data_dir, dtype, batch * devices, tiny, settings.timed_steps)
+            results["train_step"].append(timing)
             logging.info("train step %s: %s", dtype, results["train_step"][-1])
             save()
     results["sampling"] = []
@@ -385,11 +422,9 @@ def run_check() -> dict:
             results["sampling"].append(time_sampler(data_dir, name, steps, num, tiny))
             save()
     results["configs"] = []
-    for name in _CONFIGS.value:
-        if name not in CONFIGS:
-            raise app.UsageError(f"--configs: {name!r} is not one of {list(CONFIGS)}")
+    for name in settings.configs:
         if within_budget(name):
-            row = train_config(name, data_dir, scratch / name, _STEPS.value, tiny)
+            row = train_config(name, data_dir, scratch / name, settings.steps, tiny)
             results["configs"].append(row)
             draw_losses(results["configs"], out / "gpu_check" / "losses.png")
             save()
@@ -399,4 +434,5 @@ def run_check() -> dict:
 
 
 if __name__ == "__main__":
+    _define_flags()
     app.run(main)

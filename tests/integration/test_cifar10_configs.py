@@ -40,13 +40,14 @@ def test_paper_config_trains_two_steps_and_evaluates(name, cifar_dir, data_cache
     assert len(data) == 10 and data.images.shape[1:] == (32, 32, 3)
     recipe = recipe_for(config)
     engine = Engine(recipe, sharding.make_mesh())
-    batch = sharding.shard_batch(make_batch(data, np.arange(4), 4, recipe.representation),
+    # 4 images a device, as benchmarks/gpu_check.py times the step: one compiled program.
+    size = 4 * jax.device_count()
+    batch = sharding.shard_batch(make_batch(data, np.arange(size), size, recipe.representation),
                                  engine.mesh)  # fmt: skip
     key = jax.random.key(0)
     state = engine.init(key, batch)
     for i in range(2):
         state, metrics = engine.train_step(state, batch, jax.random.fold_in(key, i))
-    assert int(state.step) == 2 if hasattr(state, "step") else True
     assert all(np.isfinite(float(v)) for v in metrics.values()), metrics
     scores = engine.evaluate(
         state, eval_batches(test, 4, representation=recipe.representation), key
@@ -61,24 +62,3 @@ def test_paper_config_trains_two_steps_and_evaluates(name, cifar_dir, data_cache
             assert scores["eval/bpd"] == pytest.approx(
                 scores["eval/nll_nats"] / (dims * math.log(2)), rel=1e-4
             )
-
-
-def test_gpu_check_runs_on_the_cpu_at_its_tiny_sizes(tmp_path):
-    """The whole check (the step in both dtypes, both samplers, one config's training)
-    writes its report and loss picture; on random pixels when given no data."""
-    from absl import flags
-
-    argv = ["gpu_check", "--tiny", "--steps=2", "--timed_steps=2", "--configs=vae_cifar10",
-            f"--out={tmp_path / 'out'}", f"--workdir={tmp_path / 'work'}"]  # fmt: skip
-    flags.FLAGS(argv)
-    try:
-        gpu_check.run_check()
-    finally:
-        flags.FLAGS.unparse_flags()
-    report = (tmp_path / "out" / "gpu_check.md").read_text()
-    devices = jax.local_device_count()  # data-parallel: 4 a device
-    for dtype in ("bfloat16", "float32"):
-        assert f"| {dtype} | {4 * devices} | {devices} |" in report
-    assert "| ddim 50 | 4 |" in report and "| dpmpp_2m 20 | 4 |" in report
-    assert "| vae_cifar10 | 4 | 2 |" in report and "bpd" in report
-    assert (tmp_path / "out" / "gpu_check" / "losses.png").stat().st_size > 1000
