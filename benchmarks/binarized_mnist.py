@@ -311,8 +311,8 @@ def render(rows: list[dict], curve_runs: dict, machine_name: str) -> str:
     lines += [
         "",
         f"Goals met on valid: {', '.join(met) or 'none'} ({len(met)} of {len(with_goal)}). "
-        "The convolutional models have no goal here: their papers trained on GPUs for days, "
-        "and their row is one hour of training on this CPU. "
+        "The convolutional models have no goal here: their row is one hour of training on "
+        "this CPU, far shorter than their papers' training. "
         "Train wall and steps/s are as measured in the run, whatever else the machine was "
         "doing; `ended by` says whether the run stopped on its patience, its time budget "
         "(`train.max_seconds` in the config column), its last step or SIGTERM.",
