@@ -1,7 +1,10 @@
-"""One, two or eight devices give the same run: every family trained 2 steps from the same
-seed on 1 and on 8 host devices (``--xla_force_host_platform_device_count`` as
-``jax_num_cpu_devices``) ends in the same parameters up to float32 reduction order, and
-draws the same samples from the same key (keys are per example, not per device).
+"""One, two or eight devices give the same run: every family's engine, initialised and
+trained 2 steps on the loop's batches from the same seed on 1 and on 8 host devices
+(``--xla_force_host_platform_device_count`` as ``jax_num_cpu_devices``), ends in the same
+parameters up to float32 reduction order and draws the same samples from the same key
+(keys are per example, not per device). The loop around the engine (checkpoints, the
+final evaluation and figures) is the same code at any device count and is left out here:
+compiling it twice more cost most of this file's time.
 
 Runs with the suite's faster-compiling "rbg" generator (this file compiles 5 families
 twice from a cold cache); with JAX's default threefry the same checks passed too (run by
@@ -33,7 +36,10 @@ import jax
 import tests.conftest  # the compilation cache and the rbg generator (2 devices: undone next)
 jax.config.update("jax_num_cpu_devices", {devices})
 import numpy as np
-from gensys.train import loop
+from gensys.data.batches import BatchIterator
+from gensys.data.datasets import load_split
+from gensys.train import sharding
+from gensys.train.engine import Engine
 from tests.conftest import recipe_of
 from tests.integration import test_autoregressive, test_ddpm, test_flows, test_gan, test_vae
 
@@ -48,14 +54,23 @@ configs = dict(
 )
 out = {{}}
 for family, config in configs.items():
-    # 8 samples at the end of the run, as drawn below: the loop compiles the sharded sampler
-    config = dataclasses.replace(config, train=dataclasses.replace(config.train, num_samples=8))
-    workdir = {workdir!r} + "/" + family
-    result = loop.train(config, workdir, recipe_of(config))
-    assert result.state is not None and jax.device_count() == {devices}
-    for i, leaf in enumerate(jax.tree.leaves(jax.device_get(result.state.model))):
+    # The engine's sharded init, two training steps on the loop's batches, and 8 samples:
+    # what differs with the device count (the loop around them is the same code either way).
+    recipe = recipe_of(config)
+    engine = Engine(recipe, sharding.make_mesh())
+    assert jax.device_count() == {devices} and engine.mesh.size == {devices}
+    data = load_split(config.data.name, config.data.split, cache_dir=dc)
+    batches = BatchIterator(data, config.data.batch_size, seed=config.train.seed,
+                            representation=recipe.representation,
+                            drop_remainder=recipe.full_batches)
+    key = jax.random.key(config.train.seed)
+    state = None
+    for step in range(2):
+        batch = sharding.shard_batch(next(batches), engine.mesh)
+        state = engine.init(key, batch) if state is None else state
+        state, _ = engine.train_step(state, batch, jax.random.fold_in(key, step))
+    for i, leaf in enumerate(jax.tree.leaves(jax.device_get(state.model))):
         out[f"{{family}}/state/{{i}}"] = np.asarray(leaf)
-    _, state, engine = loop.load_latest(config, workdir, recipe_of(config))
     out[f"{{family}}/samples"] = engine.sample(state, jax.random.key(7), 8)
 np.savez({path!r}, **out)
 """
@@ -71,7 +86,7 @@ def runs(tmp_path_factory, data_cache):
     for devices in (1, 8):
         code = SCRIPT.format(
             root=str(ROOT), devices=devices, data_cache=str(data_cache),
-            workdir=str(base / f"d{devices}"), path=str(base / f"{devices}.npz"),
+            path=str(base / f"{devices}.npz"),
         )  # fmt: skip
         procs[devices] = subprocess.Popen(
             [sys.executable, "-c", textwrap.dedent(code)],
