@@ -76,6 +76,7 @@ class CheckSettings:
     configs: tuple[str, ...] = CONFIGS  # trained in part 4
     steps: int = 300  # training steps of each config in part 4
     timed_steps: int = 50  # training steps timed in part 2
+    dtypes: tuple[str, ...] = ("bfloat16", "float32")  # compute dtypes of part 2
     budget_seconds: float = 450.0  # no part starts after this
     tiny: bool = False  # tiny networks, batches and steps (a CPU smoke run)
     workdir: str | None = None  # where the runs train (default: a temp dir)
@@ -138,8 +139,10 @@ def typed_config(name: str, data_dir: str, tiny: bool, overrides: dict | None = 
     return from_mapping(ExperimentConfig, raw)
 
 
-def _engine_and_batch(config, batch_size: int):
-    """The config's engine on all local devices, a state and a random global batch."""
+def _engine_and_batch(config, batch_size: int, state=None):
+    """The config's engine on all local devices, a state (``state`` when given: the
+    samplers and compute dtypes share one ``ddpm_cifar10`` state, so none is initialised
+    twice) and a random global batch."""
     import jax
 
     from gensys.data.datasets import get_spec
@@ -156,27 +159,33 @@ def _engine_and_batch(config, batch_size: int):
         "mask": np.ones((batch_size,), np.float32),
     }
     batch = sharding.shard_batch(arrays, engine.mesh)
-    return engine, engine.init(jax.random.key(0), batch), batch
+    if state is None:
+        state = engine.init(jax.random.key(0), batch)
+    return engine, state, batch
 
 
 def time_train_step(
-    data_dir: str, dtype: str, batch_size: int, tiny: bool, timed_steps: int
-) -> dict:
-    """Median seconds of ``ddpm_cifar10``'s training step, its FLOPs and fraction of peak."""
+    data_dir: str, dtype: str, batch_size: int, tiny: bool, timed_steps: int, state=None
+) -> tuple[dict, object]:
+    """Median seconds of ``ddpm_cifar10``'s training step, its FLOPs and fraction of peak;
+    and a fresh copy of the state it started from, for the next part."""
     import jax
+    import jax.numpy as jnp
 
     config = typed_config("ddpm_cifar10", data_dir, tiny, {"model.compute_dtype": dtype})
-    engine, state, batch = _engine_and_batch(config, batch_size)
+    engine, state, batch = _engine_and_batch(config, batch_size, state)
+    kept = jax.tree.map(jnp.copy, state)  # the step donates its input
     tick = time.perf_counter()
     compiled = engine._train_step.lower(state, batch, jax.random.key(0)).compile()
     compile_seconds = time.perf_counter() - tick
     flops = float((compiled.cost_analysis() or {}).get("flops", float("nan")))
-    state, metrics = engine.train_step(state, batch, jax.random.key(0))
+    # The compiled step itself (the engine's jitted step would compile it again).
+    state, metrics = compiled(state, batch, jax.random.key(0))
     jax.block_until_ready(metrics)
     times = []
     for i in range(timed_steps):
         tick = time.perf_counter()
-        state, metrics = engine.train_step(state, batch, jax.random.key(i + 1))
+        state, metrics = compiled(state, batch, jax.random.key(i + 1))
         jax.block_until_ready(metrics)
         times.append(time.perf_counter() - tick)
     seconds = statistics.median(times)
@@ -189,15 +198,17 @@ def time_train_step(
         "flops": flops,
         "flops_per_second": flops / seconds,
         "parameters": int(sum(x.size for x in jax.tree.leaves(state.model.params))),
-    }
+    }, kept
 
 
-def time_sampler(data_dir: str, name: str, num_steps: int, num: int, tiny: bool) -> dict:
+def time_sampler(
+    data_dir: str, name: str, num_steps: int, num: int, tiny: bool, state=None
+) -> dict:
     import jax
 
     overrides = {"sampler.name": name, "sampler.num_steps": num_steps}
     config = typed_config("ddpm_cifar10", data_dir, tiny, overrides)
-    engine, state, _ = _engine_and_batch(config, 2 * jax.local_device_count())
+    engine, state, _ = _engine_and_batch(config, 2 * jax.local_device_count(), state)
     tick = time.perf_counter()
     engine.sample(state, jax.random.key(0), num)
     first = time.perf_counter() - tick
@@ -409,9 +420,12 @@ def run_check(settings: CheckSettings) -> dict:
     batch = 4 if tiny else 128
     devices = jax.local_device_count()
     results["train_step"] = []
-    for dtype in ("bfloat16", "float32"):
+    state = None  # one ddpm_cifar10 state for every dtype and sampler
+    for dtype in settings.dtypes:
         if within_budget(f"train step {dtype}"):
-            timing = time_train_step(data_dir, dtype, batch * devices, tiny, settings.timed_steps)
+            timing, state = time_train_step(
+                data_dir, dtype, batch * devices, tiny, settings.timed_steps, state
+            )
             results["train_step"].append(timing)
             logging.info("train step %s: %s", dtype, results["train_step"][-1])
             save()
@@ -419,7 +433,7 @@ def run_check(settings: CheckSettings) -> dict:
     for name, steps in (("ddim", 50), ("dpmpp_2m", 20)):
         if within_budget(f"sampling {name}"):
             num = 4 if tiny else 256
-            results["sampling"].append(time_sampler(data_dir, name, steps, num, tiny))
+            results["sampling"].append(time_sampler(data_dir, name, steps, num, tiny, state))
             save()
     results["configs"] = []
     for name in settings.configs:
