@@ -40,8 +40,15 @@ runtime.quiet_library_logs()
 
 @pytest.fixture(scope="session")
 def data_cache(tmp_path_factory) -> Path:
-    """A fresh directory where gensys prepares its TFDS builders for this session."""
-    return tmp_path_factory.mktemp("gensys_data")
+    """A fresh directory where gensys prepares its TFDS builders for this run, one for all
+    the pytest-xdist workers: each dataset is prepared once, under the lock gensys takes
+    beside it, and the other workers wait for it and read it (binarized MNIST's 60,000
+    text lines were parsed once a worker before)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return tmp_path_factory.mktemp("gensys_data")
+    shared = tmp_path_factory.getbasetemp().parent / "gensys_data"  # this run's, all workers
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
 def shared_data(*parts: str) -> Path:
