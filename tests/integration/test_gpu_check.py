@@ -11,11 +11,12 @@ from benchmarks import gpu_check
 
 
 def test_gpu_check_runs_on_the_cpu_at_its_tiny_sizes(tmp_path):
-    """Every part and the report, part 2 in float32 only (bfloat16 differs by the config's
+    """Parts 1-3 and the report, part 2 in float32 only (bfloat16 differs by the config's
     ``compute_dtype``, whose UNet is tested in ``test_unet.py``; XLA:CPU compiles it
-    slowly) and part 4 on one config (the configs themselves: ``test_cifar10_configs.py``)."""
+    slowly). Part 4 trains each config with the engine's loop (the configs themselves:
+    ``test_cifar10_configs.py``); its table and picture are checked below."""
     settings = gpu_check.CheckSettings(
-        configs=("vae_cifar10",), steps=2, timed_steps=1, dtypes=("float32",), tiny=True,
+        configs=(), steps=2, timed_steps=1, dtypes=("float32",), tiny=True,
         workdir=str(tmp_path / "work"), out=str(tmp_path / "out"),
     )  # fmt: skip
     results = gpu_check.run_check(settings)
@@ -23,10 +24,36 @@ def test_gpu_check_runs_on_the_cpu_at_its_tiny_sizes(tmp_path):
     devices = jax.local_device_count()  # data-parallel: 4 images a device
     assert f"| float32 | {4 * devices} | {devices} |" in report
     assert "| ddim 50 | 4 |" in report and "| dpmpp_2m 20 | 4 |" in report
-    assert "| vae_cifar10 | 4 | 2 |" in report and "bpd" in report
-    assert (tmp_path / "out" / "gpu_check" / "losses.png").stat().st_size > 1000
     assert json.loads((tmp_path / "out" / "gpu_check.json").read_text()) == results
     assert all(r["median_seconds"] > 0 and r["flops"] > 0 for r in results["train_step"])
+
+
+def test_gpu_check_reports_each_config_with_its_loss_curve(tmp_path):
+    rows = [
+        {"config": "vae_cifar10", "family": "vae", "steps": 300, "batch": 128,
+         "wall_seconds": 61.0, "steps_per_sec": 9.5,
+         "losses": {"train/loss": [[10, 5.0], [20, 4.0]]}, "eval": {"eval/bpd": 5.1}},
+        {"config": "dcgan_cifar10", "family": "gan", "steps": 300, "batch": 128,
+         "wall_seconds": 40.0, "steps_per_sec": None,
+         "losses": {"train/d_loss": [[10, 1.3]], "train/g_loss": [[10, 0.7]]}, "eval": {}},
+    ]  # fmt: skip
+    gpu_check.draw_losses(rows, tmp_path / "losses.png")
+    assert (tmp_path / "losses.png").stat().st_size > 1000
+    device = {"backend": "gpu", "device": "NVIDIA H200", "local_devices": 1,
+              "peak_bf16_flops": 989.4e12, "jax": "0"}  # fmt: skip
+    results = {"command": "c", "device": device, "machine": "m", "started": "s",
+               "data": "d", "tiny": False, "steps": 300, "skipped": ["glow_cifar10"],
+               "configs": rows,
+               "train_step": [{"dtype": "bfloat16", "batch": 128, "devices": 1,
+                               "median_seconds": 0.009, "compile_seconds": 30.0,
+                               "flops": 4.5e12, "flops_per_second": 5e14,
+                               "parameters": 35746307}]}  # fmt: skip
+    report = gpu_check.render(results)
+    assert "| vae_cifar10 | 128 | 300 | 9.50 | 61 s | bpd 5.1 |" in report
+    assert "| dcgan_cifar10 | 128 | 300 | - | 40 s |  |" in report
+    # 4.5 TFLOP at 989 TFLOP/s: 4.5 ms at peak; 9 ms measured is 51 % of it.
+    assert "| bfloat16 | 128 | 1 | 9.0 ms | 4.5 ms |" in report and "| 51% |" in report
+    assert "Skipped (time budget spent): glow_cifar10." in report
 
 
 def test_gpu_check_refuses_an_unknown_config_before_running_anything(tmp_path):
