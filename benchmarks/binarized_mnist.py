@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from absl import app, flags, logging
 
-from benchmarks.common import SHARED_DATA, experiment_config, machine, start_runtime
+from benchmarks.common import SHARED_DATA, experiment_config, machine, start_runtime, typed
 
 # name -> (config, overrides, published test NLL in nats, where it is published)
 ONE_HOUR = 3600.0
@@ -123,15 +123,9 @@ def _data_dir() -> str:
 
 
 def _typed(name: str, overrides: list[str], **changes):
-    from gensys.train.config import ExperimentConfig
-    from gensys.typed_config import from_mapping
-
     raw = experiment_config(name, overrides=[*overrides, *_OVERRIDES.value])
     raw.data.dir = _data_dir()
-    raw.train.progress_bar = False
-    for key, value in changes.items():
-        raw.update_from_flattened_dict({key: value})
-    return from_mapping(ExperimentConfig, raw)
+    return typed(raw, changes)
 
 
 def _has_test_split() -> bool:

@@ -43,6 +43,18 @@ def experiment_config(name: str, *, num_steps: int | None = None, overrides: Seq
     return raw
 
 
+def typed(raw, changes: dict | None = None):
+    """``raw`` (an experiment ConfigDict) with each dotted ``key: value`` of ``changes``
+    applied and the progress bar off, as the engine's typed config."""
+    from gensys.train.config import ExperimentConfig
+    from gensys.typed_config import from_mapping
+
+    raw.train.progress_bar = False
+    for key, value in (changes or {}).items():
+        raw.update_from_flattened_dict({key: value})
+    return from_mapping(ExperimentConfig, raw)
+
+
 def train_from_scratch(name: str, workdir, *, num_steps=None, overrides: Sequence[str] = ()):
     """Trains ``experiments/configs/<name>.py`` in an emptied ``workdir``; returns the typed
     config, the loop's result and the wall time in seconds."""

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 from absl import app, flags, logging
 
-from benchmarks.common import experiment_config, machine, start_runtime
+from benchmarks.common import experiment_config, machine, start_runtime, typed
 
 CONFIGS = (
     "ddpm_cifar10",
@@ -124,25 +124,20 @@ def random_cifar10(directory: Path, per_batch: int) -> Path:
 
 
 def typed_config(name: str, data_dir: str, tiny: bool, overrides: dict | None = None):
-    from gensys.train.config import ExperimentConfig
-    from gensys.typed_config import from_mapping
-
     raw = experiment_config(name)
     raw.data.dir = data_dir
-    raw.train.progress_bar = False
     if tiny:
         raw.model.update(TINY[raw.family])
         raw.data.batch_size = 4
         raw.eval.batch_size = 4
-    for key, value in (overrides or {}).items():
-        raw.update_from_flattened_dict({key: value})
-    return from_mapping(ExperimentConfig, raw)
+    return typed(raw, overrides)
 
 
 def _engine_and_batch(config, batch_size: int, state=None):
     """The config's engine on all local devices, a state (``state`` when given: the
     samplers and compute dtypes share one ``ddpm_cifar10`` state, so none is initialised
-    twice) and a random global batch."""
+    twice) and a global batch of its shapes (the step's speed does not depend on the
+    pixels)."""
     import jax
 
     from gensys.data.datasets import get_spec
@@ -151,14 +146,7 @@ def _engine_and_batch(config, batch_size: int, state=None):
     from gensys.train.engine import Engine
 
     engine = Engine(recipe_for(config), sharding.make_mesh())
-    spec = get_spec(config.data.name)
-    rng = np.random.default_rng(0)
-    arrays = {
-        "image": rng.uniform(-1, 1, (batch_size, *spec.image_shape)).astype(np.float32),
-        "label": np.zeros((batch_size,), np.int32),
-        "mask": np.ones((batch_size,), np.float32),
-    }
-    batch = sharding.shard_batch(arrays, engine.mesh)
+    batch = engine.example_batch(get_spec(config.data.name), batch_size)
     if state is None:
         state = engine.init(jax.random.key(0), batch)
     return engine, state, batch

@@ -172,15 +172,12 @@ def _cifar10_from_archive(path: Path) -> dict[str, bytes]:
     return found
 
 
-def _cifar10_from_folder(directory: Path) -> dict[str, Path]:
-    """The batch files by base name, in ``directory/cifar-10-batches-bin`` or ``directory``."""
+def _cifar10_from_folder(directory: Path) -> dict[str, bytes]:
+    """The batch files' bytes by base name, from ``directory/cifar-10-batches-bin`` or
+    ``directory``."""
+    names = [name for names in CIFAR10_SPLIT_FILES.values() for name in names]
     for folder in (directory / CIFAR10_FOLDER, directory):
-        found = {
-            name: folder / name
-            for names in CIFAR10_SPLIT_FILES.values()
-            for name in names
-            if (folder / name).is_file()
-        }
+        found = {name: _read_bytes(folder / name) for name in names if (folder / name).is_file()}
         if found:
             return found
     return {}
@@ -197,11 +194,9 @@ def read_cifar10(directory: str | os.PathLike) -> dict[str, tuple[np.ndarray, np
     directory = Path(directory)
     archive = directory / CIFAR10_ARCHIVE
     if archive.is_file():
-        contents, where = _cifar10_from_archive(archive), str(archive)
-        read = {name: (lambda raw=raw: raw) for name, raw in contents.items()}
+        read, where = _cifar10_from_archive(archive), str(archive)
     else:
-        files, where = _cifar10_from_folder(directory), str(directory)
-        read = {name: (lambda path=path: _read_bytes(path)) for name, path in files.items()}
+        read, where = _cifar10_from_folder(directory), str(directory)
     splits = {}
     for split, names in CIFAR10_SPLIT_FILES.items():
         present = [name for name in names if name in read]
@@ -213,7 +208,7 @@ def read_cifar10(directory: str | os.PathLike) -> dict[str, tuple[np.ndarray, np
                 f"{where}: the CIFAR-10 {split} split needs {', '.join(names)}; "
                 f"missing {', '.join(missing)}"
             )
-        parts = [parse_cifar10_records(read[name](), f"{where}: {name}") for name in names]
+        parts = [parse_cifar10_records(read[name], f"{where}: {name}") for name in names]
         splits[split] = (
             np.concatenate([images for images, _ in parts]),
             np.concatenate([labels for _, labels in parts]),
