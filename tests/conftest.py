@@ -29,11 +29,15 @@ runtime.enable_compilation_cache(
 runtime.tune_cpu_compiler()
 # Tests run tiny models for a few steps, so compiling is most of their time: XLA:CPU's
 # backend is told to spend less on optimising the code it emits (the HLO passes, and so
-# the numerics of fusion, are unchanged). The suite's wall time on 2 cores: see README.
+# the numerics of fusion, are unchanged), and to emit its fusions with the older IR
+# emitters, which compile faster than the MLIR fusion emitters (a tiny DDPM training
+# step: 3.9 s against 5.5 s, `python -m benchmarks.compile_time`). The suite's wall time
+# on 2 cores: docs/testing.md.
 if "--xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (
         os.environ.get("XLA_FLAGS", "")
         + " --xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+        + " --xla_cpu_use_fusion_emitters=false"
     ).strip()
 runtime.quiet_library_logs()
 

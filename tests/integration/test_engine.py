@@ -5,6 +5,7 @@ import os
 import signal
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -12,6 +13,7 @@ from gensys.data import batches as batches_lib
 from gensys.train import CheckpointMismatchError, NonFiniteError, loop
 from gensys.train.checkpointing import Checkpointer
 from gensys.train.config import DataConfig, EvalConfig, ExperimentConfig, TrainConfig
+from gensys.train.engine import all_finite
 from gensys.train.metric_writers import read_metrics
 from tests.toy_recipe import make_toy_recipe
 
@@ -173,3 +175,15 @@ def test_batch_size_must_split_over_devices(tmp_path, data_cache):
         match=r"data.batch_size must be a multiple of the number of devices \(2\), got 7",
     ):
         loop.train(config, tmp_path, make_toy_recipe())
+
+
+@pytest.mark.parametrize("concatenated", [False, True])
+def test_finiteness_check_sees_every_floating_leaf(concatenated):
+    check = jax.jit(lambda tree: all_finite(tree, concatenated=concatenated))
+    tree = {"w": jnp.ones((3, 2)), "b": jnp.zeros(4, jnp.bfloat16), "n": jnp.arange(3),
+            "scalar": jnp.float32(2.0)}  # fmt: skip
+    assert bool(check(tree))
+    assert bool(check({"only_integers": jnp.arange(3)}))
+    for name, bad in [("w", jnp.nan), ("b", jnp.inf), ("scalar", -jnp.inf)]:
+        poisoned = {**tree, name: tree[name].at[..., 0].set(bad) if tree[name].ndim else bad}
+        assert not bool(check(poisoned)), name

@@ -133,7 +133,7 @@ def test_noise_priors_and_the_recipe_that_draws_from_them():
     samples = {}
     for prior in ("normal", "uniform"):
         recipe = build_recipe("gan", {"network": "mlp", "prior": prior}, spec)
-        state = recipe.init(jax.random.key(1), batch)
+        state = jax.jit(recipe.init)(jax.random.key(1), batch)
         samples[prior] = np.asarray(recipe.sample(state, jax.random.key(2), 16))
     assert np.all(np.isfinite(samples["uniform"]))
     assert not np.allclose(samples["normal"], samples["uniform"])

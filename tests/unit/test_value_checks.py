@@ -62,7 +62,7 @@ def test_vae_kl_weight_follows_beta_and_warmup():
                                   "kl_warmup_steps": 10}, spec)  # fmt: skip
     batch = {"image": jnp.full((4, 8, 8, 1), 8, jnp.int32), "label": jnp.zeros(4, jnp.int32),
              "mask": jnp.ones(4)}  # fmt: skip
-    state = recipe.init(KEY, batch)
+    state = jax.jit(recipe.init)(KEY, batch)
     step = jax.jit(recipe.train_step)
     weights = []
     for i in range(12):
