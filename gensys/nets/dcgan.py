@@ -19,6 +19,8 @@
   as the generator does, replicates it over the last 4x4 feature map, concatenates it
   in depth and mixes the two by a 1x1 convolution with LeakyReLU before the output
   (Reed et al. 2016's matching-aware discriminator).
+  ``spectral_norm=True`` divides each of its convolutions and its output layer by their
+  largest singular value (Miyato et al. 2018, :mod:`gensys.nets.spectral_norm`).
 - Every convolution and dense kernel starts from N(0, 0.02), batch norm scales
   from N(1, 0.02), as the DCGAN paper prescribes.
 """
@@ -31,6 +33,7 @@ import jax.numpy as jnp
 
 from gensys.nets.embeddings import LabelProjection
 from gensys.nets.sizes import doublings
+from gensys.nets.spectral_norm import spectrally_normalized
 from gensys.nets.subpixel import SubPixelConvTranspose
 
 DCGAN_INIT = nn.initializers.normal(0.02)
@@ -111,9 +114,13 @@ class DCGANDiscriminator(nn.Module):
     conditioning: str = "projection"
     embed_dim: int = 32
     condition_features: int = 32  # "spatial"
+    spectral_norm: bool = False  # every convolution and the output layer
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
+        def layer(module: nn.Module, h: jax.Array) -> jax.Array:
+            return spectrally_normalized(self, module, h, enabled=self.spectral_norm, train=train)
+
         if self.norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
         if self.conditioning not in CONDITIONINGS:
@@ -124,19 +131,20 @@ class DCGANDiscriminator(nn.Module):
         if conditional and self.conditioning == "concat":
             h = concat_tiled(h, nn.Embed(self.num_classes, self.embed_dim)(labels))
         for i in range(stages):
-            h = nn.Conv(
+            conv = nn.Conv(
                 self.width * 2**i, (4, 4), strides=(2, 2), padding="SAME", kernel_init=DCGAN_INIT
-            )(h)
+            )
+            h = layer(conv, h)
             if i > 0:
                 h = self._norm(h, train)
             h = nn.leaky_relu(h, 0.2)
         if self.conditioning == "spatial":
             c = compress_condition(labels, self.condition_features)
             h = concat_tiled(h, c)
-            h = nn.Conv(self.width * 2 ** (stages - 1), (1, 1), kernel_init=DCGAN_INIT)(h)
+            h = layer(nn.Conv(self.width * 2 ** (stages - 1), (1, 1), kernel_init=DCGAN_INIT), h)
             h = nn.leaky_relu(self._norm(h, train), 0.2)
         features = h.reshape(h.shape[0], -1)
-        out = nn.Dense(1, kernel_init=DCGAN_INIT)(features)[:, 0]
+        out = layer(nn.Dense(1, kernel_init=DCGAN_INIT), features)[:, 0]
         if conditional and self.conditioning == "projection":
             out = out + LabelProjection(self.num_classes)(features, labels)
         return out

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from gensys.nets.embeddings import LabelProjection
+from gensys.nets.spectral_norm import spectrally_normalized
 
 ACTIVATIONS = {
     "tanh": jnp.tanh,
@@ -116,17 +117,21 @@ class MLPDiscriminator(nn.Module):
     num_classes: int | None = None
     conditioning: str = "projection"
     activation: str = "leaky_relu"
+    spectral_norm: bool = False  # every dense layer (Miyato et al. 2018)
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
+        def layer(module: nn.Module, h: jax.Array) -> jax.Array:
+            return spectrally_normalized(self, module, h, enabled=self.spectral_norm, train=train)
+
         act = ACTIVATIONS[self.activation]
         h = x.reshape(x.shape[0], -1).astype(jnp.float32)
         conditional = self.num_classes is not None
         if conditional and self.conditioning == "concat":
             h = jnp.concatenate([h, jax.nn.one_hot(labels, self.num_classes)], axis=-1)
         for width in self.hidden:
-            h = act(nn.Dense(width)(h))
-        out = nn.Dense(1)(h)[:, 0]
+            h = act(layer(nn.Dense(width), h))
+        out = layer(nn.Dense(1), h)[:, 0]
         if conditional and self.conditioning == "projection":
             out = out + LabelProjection(self.num_classes)(h, labels)
         return out

@@ -7,7 +7,11 @@ with ``data.batch_size = d_steps * m`` each discriminator update sees its own
 ``m`` real examples and ``m`` fresh fakes, and the generator update ``m`` fakes,
 as in the papers. The losses are :mod:`gensys.gan.losses` (``minimax``,
 ``nonsaturating``, ``lsgan``, ``wgan`` with weight clipping, ``wgan_gp`` with
-the per-example gradient penalty, ``hinge``), optionally with R1 on the reals.
+the per-example gradient penalty, ``hinge``), optionally with R1 on the reals and R2
+on the fakes (Mescheder et al. 2018), either applied lazily every ``penalty_every``
+discriminator updates and scaled by it (Karras et al. 2020), and with spectral
+normalisation of every discriminator layer (``d_spectral_norm``, Miyato et al. 2018: its
+power-iteration vectors are discriminator state, in the checkpoint).
 
 Two Adam optimizers (DCGAN's lr 2e-4 and beta1 0.5 by default), and an EMA of
 the generator's variables (weights and batch-norm statistics) that ``sample``
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import flax.struct
@@ -80,6 +85,7 @@ class GANConfig:
     g_hidden: tuple[int, ...] = (256, 256)  # mlp generator
     d_hidden: tuple[int, ...] = (256, 256)  # mlp discriminator
     d_norm: str = "batch"  # dcgan discriminator: batch, layer, instance or none
+    d_spectral_norm: bool = False  # spectral normalisation of every discriminator layer
     class_conditional: bool = False
     conditioning: str = "projection"  # discriminator: concat or projection
     d_steps: int = 1
@@ -90,7 +96,9 @@ class GANConfig:
     beta2: float = 0.999  # adam
     momentum: float = 0.5  # sgd
     gp_weight: float = 10.0  # wgan_gp's lambda
-    r1_weight: float = 0.0  # R1's gamma (0: off)
+    r1_weight: float = 0.0  # R1's gamma (0: off): gamma / 2 ||grad D||^2 at the reals
+    r2_weight: float = 0.0  # R2's gamma (0: off): the same at the fakes
+    penalty_every: int = 1  # R1 / R2 lazily: every k discriminator updates, times k
     clip_value: float = 0.01  # wgan's weight clipping
     ema_decay: float = 0.999
     dominance_threshold: float = 0.95
@@ -119,7 +127,13 @@ def _check(config: GANConfig, spec: DatasetSpec) -> None:
         raise ValueError(f"d_norm must be one of {NORMS}, got {config.d_norm!r}")
     if config.d_steps < 1:
         raise ValueError(f"d_steps must be >= 1, got {config.d_steps}")
-    penalized = config.loss == "wgan_gp" or config.r1_weight > 0
+    if config.penalty_every < 1:
+        raise ValueError(f"penalty_every must be >= 1, got {config.penalty_every}")
+    if config.r1_weight < 0 or config.r2_weight < 0:
+        raise ValueError(
+            f"r1_weight and r2_weight must be >= 0, got {config.r1_weight}, {config.r2_weight}"
+        )
+    penalized = config.loss == "wgan_gp" or config.r1_weight > 0 or config.r2_weight > 0
     if penalized and config.network == "dcgan" and config.d_norm == "batch":
         raise ValueError(
             "a gradient penalty is taken per example, which batch norm in the discriminator "
@@ -158,12 +172,16 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
     if config.network == "dcgan":
         generator = DCGANGenerator(image_shape[0], channels, config.width, num_classes)
         discriminator = DCGANDiscriminator(
-            config.width, config.d_norm, num_classes, config.conditioning
-        )
+            config.width, config.d_norm, num_classes, config.conditioning,
+            spectral_norm=config.d_spectral_norm,
+        )  # fmt: skip
     else:
         output = "none" if spec.num_levels == 0 else "tanh"
         generator = MLPGenerator(config.g_hidden, image_shape, output, num_classes)
-        discriminator = MLPDiscriminator(config.d_hidden, num_classes, config.conditioning)
+        discriminator = MLPDiscriminator(
+            config.d_hidden, num_classes, config.conditioning,
+            spectral_norm=config.d_spectral_norm,
+        )  # fmt: skip
 
     def optimizer(learning_rate: float):
         sgd = config.optimizer == "sgd"
@@ -208,9 +226,22 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
     def clipped(params):
         return clip_weights(params, config.clip_value)
 
-    def d_update(players: Players, real, labels, mask, key) -> tuple[Players, dict]:
+    def lazily(index: jax.Array, penalty: Callable[[], jax.Array], batch: int) -> jax.Array:
+        """``k * penalty()`` on every k-th discriminator update (``index`` counts them from
+        0) and zeros on the others, k = ``penalty_every`` (StyleGAN2's lazy regularisation,
+        Karras et al. 2020, App. B): the same penalty in expectation at 1/k of its cost,
+        since ``lax.cond`` runs only the branch taken. The k = 1 case is the penalty."""
+        k = config.penalty_every
+        if k == 1:
+            return penalty()
+        return jax.lax.cond(
+            index % k == 0, lambda: k * penalty(), lambda: jnp.zeros((batch,), jnp.float32)
+        )
+
+    def d_update(players: Players, real, labels, mask, key, index) -> tuple[Players, dict]:
         """One discriminator update on ``real`` and as many fresh fakes (the generator's
-        batch statistics move with the pass that makes them)."""
+        batch statistics move with the pass that makes them); ``index`` counts the
+        discriminator updates of the run."""
         z_key, mix_key = jax.random.split(key)
         z = noise(z_key, (real.shape[0], config.latent_dim))
         fake, g_vars = apply_tracking_stats(generator, players.generator, z, labels, train=True)
@@ -234,9 +265,14 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
                 mix = jax.random.uniform(mix_key, (real.shape[0],))
                 values["gradient_penalty"] = gradient_penalty(critic, real, fake, mix, *aux)
                 per_example = per_example + config.gp_weight * values["gradient_penalty"]
+            # With penalty_every = k, r1 and r2 read k times the penalty on the penalised
+            # updates and 0 between them: their mean over a log interval estimates it.
             if config.r1_weight > 0:
-                values["r1"] = r1_penalty(critic, real, *aux)
+                values["r1"] = lazily(index, lambda: r1_penalty(critic, real, *aux), len(real))
                 per_example = per_example + 0.5 * config.r1_weight * values["r1"]
+            if config.r2_weight > 0:
+                values["r2"] = lazily(index, lambda: r1_penalty(critic, fake, *aux), len(fake))
+                per_example = per_example + 0.5 * config.r2_weight * values["r2"]
             return per_example, (variables, values)
 
         return discriminator_step(
@@ -265,7 +301,7 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
         # XLA:CPU (DCGAN digits step at batch 64: 1.77 s in a loop, 0.18 s unrolled).
         players, d_metrics = state.players, []
         for i, inputs in enumerate(zip(chunks(x), chunks(labels), chunks(mask), strict=True)):
-            players, metrics = d_update(players, *inputs, keys[i])
+            players, metrics = d_update(players, *inputs, keys[i], state.step * k + i)
             d_metrics.append(metrics)
         last_labels = None if labels is None else labels[-m:]
         z = noise(keys[k], (m, config.latent_dim))

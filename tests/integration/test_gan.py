@@ -3,6 +3,7 @@
 import dataclasses
 import importlib
 
+import jax
 import numpy as np
 import pytest
 
@@ -36,9 +37,10 @@ def tiny(name, data_cache, num_steps, image_size=8):
 
 
 # Exact resumption is checked where the state differs in kind: batch-norm statistics in
-# both players (dcgan), several critic steps and the penalty (wgangp on the ring); the
-# other configs (the same kinds of state) train, sample and evaluate.
-RESUMED = {"dcgan_digits": 16, "wgangp_gaussians8": 8}
+# both players (dcgan), several critic steps and the penalty (wgangp on the ring), the
+# spectral norms' power-iteration vectors (sngan); the other configs (the same kinds of
+# state) train, sample and evaluate.
+RESUMED = {"dcgan_digits": 16, "wgangp_gaussians8": 8, "sngan_digits": 8}
 SMOKE = ["cgan_digits", "lsgan_digits", "wgangp_digits", "gan_mlp_mnist", "dcgan_mnist"]
 
 
@@ -63,6 +65,11 @@ def test_gan_configs_resume_exactly(name, tmp_path, data_cache):
     )
     for key in ("train/d_loss", "train/g_loss", "train/real_accuracy", "train/g_grad_norm"):
         assert np.isfinite(result.last_metrics[key]), key
+    if name == "sngan_digits":  # the vectors moved and were restored with everything else
+        stats = jax.device_get(result.state.model.players.discriminator["batch_stats"])
+        assert {k.rsplit("/", 1)[-1] for group in stats.values() for k in group} == {"u", "sigma"}
+        sigmas = [v for group in stats.values() for k, v in group.items() if k.endswith("sigma")]
+        assert all(float(s) != 1.0 for s in sigmas)  # estimated, no longer the initial 1
     metrics = loop.evaluate(config, resumed, recipe_of(config))
     assert 0.0 <= metrics["eval/ema/real_accuracy"] <= 1.0
     if name == "wgangp_gaussians8":

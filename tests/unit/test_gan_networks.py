@@ -148,9 +148,49 @@ def test_gan_players_can_train_with_sgd_and_momentum():
     recipe = build_recipe("gan", model, spec)
     batch = {"image": jax.random.normal(jax.random.key(0), (16, 1, 1, 2)),
              "label": -jnp.ones(16, jnp.int32), "mask": jnp.ones(16)}  # fmt: skip
-    state = recipe.init(jax.random.key(1), batch)
+    state = jax.jit(recipe.init)(jax.random.key(1), batch)
     new_state, metrics = jax.jit(recipe.train_step)(state, batch, jax.random.key(2))
     before = jax.tree.leaves(state.players.discriminator)
     after = jax.tree.leaves(new_state.players.discriminator)
     assert any(not np.allclose(a, b) for a, b in zip(before, after, strict=True))
     assert np.isfinite(float(metrics["train/d_loss"]))
+
+
+@pytest.mark.parametrize("network", ["dcgan", "mlp"])
+def test_spectral_norm_divides_each_layer_by_its_largest_singular_value(network):
+    if network == "dcgan":
+        d = DCGANDiscriminator(width=4, norm="none", spectral_norm=True)
+    else:
+        d = MLPDiscriminator((16, 8), spectral_norm=True)
+    x = jax.random.normal(jax.random.key(0), (4, 16, 16, 1))
+    variables = jax.jit(d.init, static_argnames="train")(jax.random.key(1), x, train=False)
+    params = variables["params"]
+
+    @jax.jit
+    def training_pass(v):
+        out, updates = d.apply(v, x, train=True, mutable=["batch_stats"])
+        return out, {**v, **updates}
+
+    for _ in range(40):  # one power-iteration step a training pass
+        _, variables = training_pass(variables)
+    layers = {name.split("/")[0]: stats for group in variables["batch_stats"].values()
+              for name, stats in group.items() if name.endswith("/sigma")}  # fmt: skip
+    assert sorted(layers) == sorted(params)  # every layer, the output one included
+    for name, sigma in layers.items():
+        kernel = np.asarray(params[name]["kernel"], np.float64)
+        largest = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        np.testing.assert_allclose(float(sigma), largest, rtol=1e-3, err_msg=name)
+    # The output uses the normalised kernels: scaling every kernel leaves it unchanged
+    # (with zero biases), and evaluation and penalty passes (batch_stats fixed) read u.
+    zero_bias = jax.tree_util.tree_map_with_path(
+        lambda path, p: jnp.zeros_like(p) if path[-1].key == "bias" else p, params
+    )
+    scaled = jax.tree_util.tree_map_with_path(
+        lambda path, p: 3.0 * p if path[-1].key == "kernel" else p, zero_bias
+    )
+    at = lambda p: d.apply({**variables, "params": p}, x, train=True)  # noqa: E731
+    np.testing.assert_allclose(at(scaled), at(zero_bias), rtol=1e-4, atol=1e-6)
+    before = variables["batch_stats"]
+    _, after = jax.jit(lambda v: d.apply(v, x, train=False, mutable=["batch_stats"]))(variables)
+    for a, b in zip(jax.tree.leaves(before), jax.tree.leaves(after["batch_stats"]), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -128,6 +128,33 @@ def test_one_adversarial_step_lowers_each_players_loss():
             np.testing.assert_array_equal(a, b)
 
 
+def test_lazy_r1_and_r2_are_k_times_the_penalty_on_every_kth_update():
+    spec = get_spec("gaussians8")
+    model = {"network": "mlp", "latent_dim": 2, "g_hidden": (8,), "d_hidden": (8,),
+             "loss": "nonsaturating", "r1_weight": 1.0, "r2_weight": 2.0}  # fmt: skip
+    batch = {"image": jax.random.normal(KEY, (16, 1, 1, 2)), "label": -jnp.ones(16, jnp.int32),
+             "mask": jnp.ones(16)}  # fmt: skip
+    recipes = {k: build_recipe("gan", {**model, "penalty_every": k}, spec) for k in (1, 3)}
+    state = jax.jit(recipes[1].init)(KEY, batch)  # the same state for both
+    steps = {k: jax.jit(recipe.train_step) for k, recipe in recipes.items()}
+    for index in range(4):  # one discriminator update a step: its index is the step
+        at = state.replace(step=jnp.asarray(index, jnp.int32))
+        every, lazy = (steps[k](at, batch, jax.random.key(9))[1] for k in (1, 3))
+        assert float(every["train/r1"]) > 0 and float(every["train/r2"]) > 0
+        for name in ("r1", "r2"):
+            expected = 3.0 * every[f"train/{name}"] if index % 3 == 0 else 0.0
+            np.testing.assert_allclose(lazy[f"train/{name}"], expected, rtol=1e-5, atol=0)
+        # The penalties enter the discriminator's loss with gamma / 2.
+        difference = 0.5 * (lazy["train/r1"] - every["train/r1"]) + 1.0 * (
+            lazy["train/r2"] - every["train/r2"]
+        )
+        np.testing.assert_allclose(
+            lazy["train/d_loss"] - every["train/d_loss"], difference, rtol=1e-4, atol=1e-5
+        )
+    with pytest.raises(ValueError, match="penalty_every must be >= 1"):
+        build_recipe("gan", {**model, "penalty_every": 0}, spec)
+
+
 def _pix2pix(l1_weight: float):
     spec = get_spec("digits")
     model = {"task": "edges", "image_size": 8, "g_width": 8, "g_max_width": 16,
@@ -143,7 +170,7 @@ def _pix2pix(l1_weight: float):
 def test_pix2pix_applies_its_l1_weight():
     weight = 7.0
     recipe, batch = _pix2pix(weight)
-    state = recipe.init(KEY, batch)
+    state = jax.jit(recipe.init)(KEY, batch)
     _, metrics = jax.jit(recipe.train_step)(state, batch, jax.random.key(4))
     np.testing.assert_allclose(
         metrics["train/g_loss"],
