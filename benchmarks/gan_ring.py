@@ -12,7 +12,7 @@ the config's generator steps (or ``--num_steps``) on one CPU device, then evalua
 standard deviations of it, PacGAN's bar) and ``high_quality_fraction`` (samples within
 3 standard deviations of some mode; 0.989 for the real distribution).
 
-Each run writes ``benchmarks/results/gan_ring/runs/<loss>_seed<k>.json`` (so several
+Each run writes ``benchmarks/results/gan_ring/rows/<loss>_seed<k>.json`` (so several
 invocations, e.g. one a core, can run side by side) and a scatter picture of each
 generator's samples; the table ``benchmarks/results/gan_ring.{md,json}`` is rendered
 from every run file present.
@@ -133,7 +133,7 @@ def render(runs: list[dict], floor: dict, machine: str) -> str:
 def main(argv):
     del argv
     out = Path(_OUT.value)
-    run_dir = out / "gan_ring" / "runs"
+    run_dir = out / "gan_ring" / "rows"  # one file a run ("runs/" is ignored by git)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not _RENDER_ONLY.value:
         start_runtime(1)
