@@ -62,6 +62,7 @@ from gensys.nets.dcgan import NORMS, DCGANDiscriminator, DCGANGenerator, dcgan_s
 from gensys.nets.mlp import MLPDiscriminator, MLPGenerator
 from gensys.recipes.players import (
     Players,
+    apply_tracking_stats,
     discriminator_step,
     generator_step,
     mean_metrics,
@@ -148,16 +149,6 @@ def _check(config: GANConfig, spec: DatasetSpec) -> None:
         if config.image_size is None and spec.image_shape[0] != spec.image_shape[1]:
             raise ValueError(f"DCGAN needs square images, got {spec.image_shape}")
         dcgan_stages(size)
-
-
-def apply_tracking_stats(module, variables, *args, train: bool, rngs=None):
-    """``module.apply`` that also returns the variables with updated batch statistics."""
-    if train and "batch_stats" in variables:
-        out, updates = module.apply(
-            variables, *args, train=True, mutable=["batch_stats"], rngs=rngs
-        )
-        return out, {**variables, **updates}
-    return module.apply(variables, *args, train=train, rngs=rngs), variables
 
 
 def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:

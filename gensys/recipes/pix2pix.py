@@ -32,8 +32,7 @@ from gensys.data.datasets import DatasetSpec
 from gensys.data.paired import TASKS, make_input
 from gensys.gan.losses import LOSSES, called_real, discriminator_loss, generator_loss
 from gensys.nets.pix2pix import PatchDiscriminator, UNetTranslator, translator_depth
-from gensys.recipes.gan import apply_tracking_stats
-from gensys.recipes.players import Players, two_player_step
+from gensys.recipes.players import Players, apply_tracking_stats, two_player_step
 from gensys.recipes.recipe import Recipe
 from gensys.recipes.state import make_optimizer
 

@@ -13,9 +13,10 @@ their optimizer states) and update them with the same two functions:
   against the discriminator as it is now;
 
 and :func:`two_player_step` chains one of each, as pix2pix and the text-conditioned GANs
-do. Losses are averaged under the batch mask; each ``values`` entry (per example) is
-averaged the same way and logged under its name, beside ``d_loss`` / ``g_loss`` and the
-players' gradient norms.
+do; :func:`apply_tracking_stats` applies a player and carries its new batch statistics
+(and spectral norms' power-iteration vectors) forward. Losses are averaged under the
+batch mask; each ``values`` entry (per example) is averaged the same way and logged
+under its name, beside ``d_loss`` / ``g_loss`` and the players' gradient norms.
 """
 
 from __future__ import annotations
@@ -58,6 +59,16 @@ class Players:
         return cls(
             g_vars, d_vars, g_optimizer.init(g_vars["params"]), d_optimizer.init(d_vars["params"])
         )
+
+
+def apply_tracking_stats(module, variables, *args, train: bool, rngs=None):
+    """``module.apply`` that also returns the variables with updated batch statistics."""
+    if train and "batch_stats" in variables:
+        out, updates = module.apply(
+            variables, *args, train=True, mutable=["batch_stats"], rngs=rngs
+        )
+        return out, {**variables, **updates}
+    return module.apply(variables, *args, train=train, rngs=rngs), variables
 
 
 def _averaged(values: dict[str, jax.Array], mask: jax.Array, prefix: str) -> dict:

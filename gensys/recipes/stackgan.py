@@ -41,8 +41,7 @@ from gensys.data.datasets import DatasetSpec
 from gensys.gan.losses import generator_loss
 from gensys.nets.dcgan import dcgan_stages
 from gensys.nets.stackgan import StageIGenerator, StageIIGenerator, upsampling_layers
-from gensys.recipes.gan import apply_tracking_stats
-from gensys.recipes.players import Players
+from gensys.recipes.players import Players, apply_tracking_stats
 from gensys.recipes.recipe import Recipe
 from gensys.recipes.text2image import FIGURE_ROWS, attribute_agreement
 from gensys.recipes.text_side import (

@@ -38,8 +38,7 @@ from gensys.data import captions
 from gensys.data.datasets import DatasetSpec
 from gensys.gan.losses import generator_loss
 from gensys.nets.dcgan import DCGANGenerator
-from gensys.recipes.gan import apply_tracking_stats
-from gensys.recipes.players import Players
+from gensys.recipes.players import Players, apply_tracking_stats
 from gensys.recipes.recipe import Recipe
 from gensys.recipes.text_side import (
     Captions,

@@ -30,8 +30,12 @@ from gensys.gan.losses import LOSSES, called_real, discriminator_loss
 from gensys.gan.matching import joint_embedding_loss, matching_aware_discriminator_loss
 from gensys.nets.dcgan import NORMS, DCGANDiscriminator, dcgan_stages
 from gensys.nets.text import GRUTextEncoder, ImageEncoder
-from gensys.recipes.gan import apply_tracking_stats
-from gensys.recipes.players import GeneratorObjective, Players, two_player_step
+from gensys.recipes.players import (
+    GeneratorObjective,
+    Players,
+    apply_tracking_stats,
+    two_player_step,
+)
 from gensys.recipes.state import make_optimizer, masked_mean
 
 
