@@ -1,23 +1,32 @@
-"""Sample quality of the image GANs: DCGAN, cGAN, LSGAN and WGAN-GP side by side.
+"""Sample quality of the image GANs beside real held-out images, EMA and raw generator.
 
     python -m benchmarks.gan_digits [--configs=dcgan_digits,cgan_digits,...]
         [--steps=wgangp_digits=1000]
-    python -m benchmarks.gan_digits --dataset=mnist --configs=dcgan_mnist,cgan_mnist
+    python -m benchmarks.gan_digits --dataset=mnist \\
+        --configs=dcgan_mnist,cgan_mnist,wgangp_mnist,sngan_mnist \\
+        --override=train.max_seconds=3600,train.num_steps=100000 --cpu_devices=1
+    python -m benchmarks.gan_digits --dataset=mnist --render_only
 
-Trains each config in ``experiments/configs`` (``runs/<config>``; a finished run
-is reused; ``--steps`` sets a config's ``train.num_steps``, ``--override`` any
-field of every config, e.g. ``--override=model.width=32,data.batch_size=64``), draws
-``--num_samples`` samples of the EMA generator and scores them with a
-classifier-feature Frechet distance: the Frechet distance of the 64-d hidden
-features of an MLP classifier trained on the real training images, resized to
-the models' 32x32 as the recipe resizes them (:mod:`gensys.eval.digits_classifier`),
-against those training images (lower is better; not FID). The real-vs-real
-floor is the held-out images' FD (the 297 test digits, or MNIST test[9000:]),
-and model FDs at that sample count are given beside it. For conditional GANs
-the classifier's agreement with the requested labels is reported as well.
-``--dataset=mnist`` reads ``../shared/data/mnist`` (train on test[:9000], hold
-out test[9000:], as the MNIST configs do).
-Results: ``benchmarks/results/gan_<dataset>.{json,md}`` and a grid per config.
+Trains each config of ``experiments/configs`` in ``<workdir>/<config>`` (``--steps`` sets a
+config's ``train.num_steps``, ``--override`` any field of every config, e.g. a time budget
+``train.max_seconds=3600``). A run that already ended (its end-of-run record is complete at
+its last checkpoint) is scored as it is, not trained further, so runs can be trained
+separately, e.g. two at a time pinned to one core each, with the same overrides given to
+``python -m experiments.main``.
+
+Each run's EMA generator (what ``sample`` draws) and raw generator each draw as many
+samples as there are held-out real images, scored by the evaluation suite
+(:mod:`gensys.eval.sample_quality`) under the dataset's feature network
+(:mod:`gensys.eval.feature_nets`: a classifier trained on the training images, its 64-d
+hidden features; samples are resized to the classifier's side and rounded to the data's
+levels as real images are): Frechet distance (FD; not FID), KID, precision and recall
+against the training images. The **floor** is the same scores of the held-out real images
+(the 297 digits test images, or MNIST test[9000:]), what a perfect model gets at that
+count. Conditional GANs also report how often the classifier names the requested label.
+
+Each run's row is kept in ``<out>/gan_<dataset>/rows/<config>.json`` beside its sample
+grids; the table ``<out>/gan_<dataset>.md`` (and ``.json``) is made from every row there,
+so ``--render_only`` rebuilds it without training or scoring.
 """
 
 from __future__ import annotations
@@ -34,125 +43,193 @@ from benchmarks.common import experiment_config, start_runtime
 _CONFIGS = flags.DEFINE_list(
     "configs", ["dcgan_digits", "cgan_digits", "lsgan_digits", "wgangp_digits"], ""
 )
-_NUM = flags.DEFINE_integer("num_samples", 1000, "Samples scored per config.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results", "Where results and grids go.")
+_WORKDIR = flags.DEFINE_string("workdir", "runs", "Runs go to <workdir>/<config>.")
 _DATASET = flags.DEFINE_enum("dataset", "digits", ["digits", "mnist"], "Which images.")
 _STEPS = flags.DEFINE_list("steps", [], "config=num_steps overrides, e.g. wgangp_digits=1000.")
 _MNIST_DIR = flags.DEFINE_string("mnist_dir", "../shared/data/mnist", "MNIST IDX files.")
 _OVERRIDES = flags.DEFINE_list(
-    "override", [], "key=value config overrides for every config, e.g. model.width=32."
+    "override", [], "key=value config overrides for every config, e.g. train.max_seconds=3600."
 )
+_CPU_DEVICES = flags.DEFINE_integer("cpu_devices", 2, "XLA host devices on CPU.")
+_RENDER_ONLY = flags.DEFINE_bool("render_only", False, "Only rebuild the table from the rows.")
+
+SCORES = ("frechet", "kid", "kid_std", "precision", "recall")
 
 
-def main(argv):
-    del argv
-    start_runtime(2)
+def ended(workdir: Path) -> bool:
+    """Whether the run in ``workdir`` finished: its end-of-run record is complete at its
+    latest checkpoint (a run ended by ``train.max_seconds`` is not trained again)."""
+    from gensys.train.end_of_run import RECORD_NAME, EndOfRunRecord
 
+    record = workdir / RECORD_NAME
+    if not record.is_file():
+        return False
+    step = json.loads(record.read_text()).get("step", -1)
+    checkpoints = [int(p.name) for p in (workdir / "checkpoints").glob("*") if p.name.isdigit()]
+    return bool(checkpoints) and max(checkpoints) == step and EndOfRunRecord(workdir, step).complete
+
+
+def score_run(name: str, reference, held_out_count: int, rows: Path, pictures: Path) -> dict:
+    """Trains (or reuses) the run of config ``name`` and scores both of its generators."""
     import jax
-    import jax.numpy as jnp
     import numpy as np
 
-    from gensys.data.datasets import load_split
-    from gensys.eval.digits_classifier import as_float_images, train_feature_classifier
-    from gensys.eval.frechet import frechet_distance, gaussian_statistics
     from gensys.eval.grids import save_grid
     from gensys.recipes import recipe_for
     from gensys.train import loop
     from gensys.train.config import ExperimentConfig
     from gensys.typed_config import from_mapping
 
-    out = Path(_OUT.value)
-    dataset = _DATASET.value
-    (out / f"gan_{dataset}").mkdir(parents=True, exist_ok=True)
-    if dataset == "digits":
-        train, test = load_split("digits", "train"), load_split("digits", "test")
-    else:
-        train = load_split("mnist_idx", "test[:9000]", data_dir=_MNIST_DIR.value)
-        test = load_split("mnist_idx", "test[9000:]", data_dir=_MNIST_DIR.value)
     steps = dict(item.split("=") for item in _STEPS.value)
-
-    # The GANs model the images at 32x32, bilinearly resized as the recipe does; scoring
-    # there avoids a lossy resize of the samples back to the data's side (the test
-    # digits' FD went 7.56 -> 60.9 after up- and antialiased down-resizing).
-    def at_32(split):
-        images = jnp.asarray(as_float_images(split))
-        return np.asarray(jax.image.resize(images, (len(images), 32, 32, 1), "bilinear"))
-
-    train_images, test_images = at_32(train), at_32(test)
-    classifier = train_feature_classifier(train_images, train.labels, test_images, test.labels)
-    reference = gaussian_statistics(classifier.features(train_images))
-
-    def fd(images: np.ndarray) -> float:
-        return frechet_distance(*gaussian_statistics(classifier.features(images)), *reference)
-
-    floor = fd(test_images)
-    n = len(test_images)  # the held-out count: model FDs are also given at this size
-    logging.info("classifier accuracy %.4f; FD(test) = %.2f", classifier.test_accuracy, floor)
-
-    results = []
-    for name in _CONFIGS.value:
-        raw = experiment_config(name, num_steps=steps.get(name), overrides=_OVERRIDES.value)
-        if raw.data.name == "mnist_idx":
-            raw.data.dir = _MNIST_DIR.value
-        config = from_mapping(ExperimentConfig, raw)
-        workdir = Path("runs") / name
-        start = time.perf_counter()
+    raw = experiment_config(name, num_steps=steps.get(name), overrides=_OVERRIDES.value)
+    if raw.data.name == "mnist_idx":
+        raw.data.dir = _MNIST_DIR.value
+    raw.train.progress_bar = False
+    config = from_mapping(ExperimentConfig, raw)
+    workdir = Path(_WORKDIR.value) / name
+    if not ended(workdir):
         if loop.train(config, workdir, recipe_for(config)).interrupted:
             raise SystemExit("interrupted (SIGTERM): the checkpoint is saved; run again to resume")
-        train_seconds = time.perf_counter() - start
-        _, state, engine = loop.load_latest(config, workdir, recipe_for(config))
-        samples = engine.sample(state, jax.random.key(1234), _NUM.value)
-        save_grid(samples[:100], out / f"gan_{dataset}" / f"{name}.png", columns=10)
-        subsets = [fd(samples[i : i + n]) for i in range(0, min(3, len(samples) // n) * n, n)]
-        row = {
-            "config": name,
-            "fd": fd(samples),
-            "fd_subsets": [round(v, 3) for v in subsets],
-            "train_seconds_this_call": round(train_seconds, 1),
-        }
+    step, state, engine = loop.load_latest(config, workdir, recipe_for(config))
+    metrics = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    speeds = [m["train/steps_per_sec"] for m in metrics if "train/steps_per_sec" in m][1:]
+    row = {
+        "config": name, "steps": step, "overrides": list(_OVERRIDES.value),
+        "num_steps": config.train.num_steps, "max_seconds": config.train.max_seconds,
+        "median_steps_per_sec": float(np.median(speeds)) if speeds else None,
+        "num_samples": held_out_count, "devices": jax.device_count(),
+    }  # fmt: skip
+    generators = {
+        "ema": state,
+        "raw": state.replace(
+            model=state.model.replace(ema_generator=state.model.players.generator)
+        ),
+    }
+    for which, generator_state in generators.items():
+        samples = engine.sample(generator_state, jax.random.key(1234), held_out_count)
+        quality = reference.score(
+            samples, key=jax.random.key(7), kid_subset_size=min(1000, held_out_count)
+        )
+        row[which] = {score: float(getattr(quality, score)) for score in SCORES}
         if config.model.get("class_conditional"):
             requested = np.arange(len(samples)) % 10
-            row["label_agreement"] = float(np.mean(classifier.predict(samples) == requested))
-        records = (workdir / "metrics.jsonl").read_text().splitlines()
-        metrics = [json.loads(line) for line in records]
-        speeds = [m["train/steps_per_sec"] for m in metrics if "train/steps_per_sec" in m][1:]
-        row["median_steps_per_sec"] = float(np.median(speeds)) if speeds else None
-        row["steps"] = max(m["step"] for m in metrics)
-        results.append(row)
-        logging.info("%s", row)
+            predicted = np.argmax(reference.extractor.logits(samples), axis=-1)
+            row[which]["label_agreement"] = float(np.mean(predicted == requested))
+        picture = pictures / f"{name}_{which}.png"
+        save_grid(samples[:100], picture, columns=10)
+        row[which]["picture"] = picture.name
+    (rows / f"{name}.json").write_text(json.dumps(row, indent=1) + "\n")
+    logging.info("%s", row)
+    return row
 
+
+def render(out: Path, dataset: str, floor: dict) -> str:
+    """The table of every row in ``<out>/gan_<dataset>/rows`` beside the real floor."""
+    rows_dir = out / f"gan_{dataset}" / "rows"
+    rows = [json.loads(p.read_text()) for p in sorted(rows_dir.glob("*.json"))]
     lines = [
-        f"| config | steps | classifier FD ({_NUM.value:,} samples) | FD at {n:,} samples "
-        "| label agreement | steps/s |",
-        "|---|---|---|---|---|---|",
+        "| config | generator | steps | steps/s | FD | KID | precision | recall "
+        "| FD / floor | label agreement |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
-        agreement = f"{r['label_agreement']:.3f}" if "label_agreement" in r else ""
+    for r in rows:
         speed = r["median_steps_per_sec"]
-        lines.append(
-            f"| {r['config']} | {r['steps']} | {r['fd']:.2f} | "
-            f"{' / '.join(f'{v:.2f}' for v in r['fd_subsets'])} | {agreement} | "
-            f"{'' if speed is None else f'{speed:.2f}'} |"
-        )
+        for which in ("ema", "raw"):
+            s = r[which]
+            agreement = f"{s['label_agreement']:.3f}" if "label_agreement" in s else ""
+            lines.append(
+                f"| {r['config']} | {which} | {r['steps']:,} | "
+                f"{'' if speed is None else f'{speed:.2f}'} | {s['frechet']:.2f} | "
+                f"{s['kid']:.2f} +- {s['kid_std']:.2f} | {s['precision']:.3f} | "
+                f"{s['recall']:.3f} | {s['frechet'] / floor['frechet']:.2f} | {agreement} |"
+            )
     lines.append(
-        f"| real held-out images ({n:,}) | | | {floor:.2f} | {classifier.test_accuracy:.3f} "
-        "(accuracy) | |"
+        f"| real held-out images (the floor) | | | | {floor['frechet']:.2f} | "
+        f"{floor['kid']:.2f} +- {floor['kid_std']:.2f} | {floor['precision']:.3f} "
+        f"| {floor['recall']:.3f} | 1.00 | {floor['accuracy']:.3f} (accuracy) |"
     )
-    machine = f"{platform.processor() or platform.machine()}, {jax.devices()[0].platform}"
-    step_flags = f" --steps={','.join(_STEPS.value)}" if _STEPS.value else ""
-    step_flags += f" --override={','.join(_OVERRIDES.value)}" if _OVERRIDES.value else ""
+    commands = sorted({json.dumps(r["overrides"]) for r in rows})
+    settings = "; ".join(
+        f"{', '.join(r['config'] for r in rows if json.dumps(r['overrides']) == c)}: "
+        f"`--override={','.join(json.loads(c))}`"
+        for c in commands
+        if json.loads(c)
+    )
+    pictures = ", ".join(
+        f"[{r['config']}](gan_{dataset}/{r['config']}_ema.png) "
+        f"([raw](gan_{dataset}/{r['config']}_raw.png))"
+        for r in rows
+    )
     header = (
-        f"# {dataset} GANs: sample quality\n\n`python -m benchmarks.gan_digits "
-        f"--dataset={dataset} --configs={','.join(_CONFIGS.value)}{step_flags}` on {machine} "
-        f"({jax.device_count()} devices). Classifier FD: Frechet distance of an MLP "
-        f"classifier's 64-d hidden features against the {len(train.images):,} training images "
-        f"(lower is better; not FID). Real images are resized to the models' 32x32.\n\n"
+        f"# {dataset} GANs: sample quality\n\n"
+        f"`python -m benchmarks.gan_digits --dataset={dataset} --configs=...` "
+        f"({settings or 'no overrides'}), then `--render_only` for this table; "
+        f"{floor['machine']}. Each generator draws {floor['num']:,} samples, as many as the "
+        f"held-out real images, scored under the {dataset} feature network "
+        f"(`gensys.eval.feature_nets`, test accuracy {floor['accuracy']:.3f}) against the "
+        f"{floor['num_train']:,} training images: Frechet distance of its 64-d features (FD, "
+        f"lower is better; not FID), KID, k-NN precision and recall (k = 3). The floor row "
+        f"scores the held-out real images: what a perfect model gets at this count. "
+        f"`ema` is the averaged generator that `sample` draws, `raw` the trained one. "
+        f"steps/s: the run's median.\n\n"
     )
-    (out / f"gan_{dataset}.md").write_text(header + "\n".join(lines) + "\n")
-    (out / f"gan_{dataset}.json").write_text(
-        json.dumps({"real_heldout_fd": floor, "results": results}, indent=1)
-    )
-    print(header + "\n".join(lines))
+    footer = f"\nSamples (first 100 of each): {pictures}.\n"
+    return header + "\n".join(lines) + "\n" + footer
+
+
+def main(argv):
+    del argv
+    start_runtime(_CPU_DEVICES.value)
+
+    import jax
+    import numpy as np
+
+    from gensys.data.datasets import load_split
+    from gensys.eval.digits_classifier import as_float_images
+    from gensys.eval.feature_nets import load_feature_net
+    from gensys.eval.sample_quality import ReferenceSet
+
+    out = Path(_OUT.value)
+    dataset = _DATASET.value
+    pictures = out / f"gan_{dataset}"
+    rows = pictures / "rows"
+    rows.mkdir(parents=True, exist_ok=True)
+    floor_path = pictures / "floor.json"
+    if not _RENDER_ONLY.value:
+        data_dir = None if dataset == "digits" else _MNIST_DIR.value
+        net = load_feature_net(dataset, create=True, data_dir=data_dir)
+        source = {"digits": ("digits", "train", "test")}.get(
+            dataset, ("mnist_idx", "test[:9000]", "test[9000:]")
+        )
+        train = load_split(source[0], source[1], data_dir=data_dir)
+        held_out = load_split(source[0], source[2], data_dir=data_dir)
+        # The feature net resizes and rounds every image alike; real ones go in as they are.
+        reference = ReferenceSet(net, np.asarray(as_float_images(train)))
+        n = len(held_out)
+        quality = reference.score(
+            np.asarray(as_float_images(held_out)), key=jax.random.key(7),
+            kid_subset_size=min(1000, n),
+        )  # fmt: skip
+        floor = {score: float(getattr(quality, score)) for score in SCORES}
+        floor.update(
+            num=n, num_train=len(train), accuracy=net.test_accuracy,
+            machine=f"{platform.processor() or platform.machine()}, jax {jax.__version__}",
+        )  # fmt: skip
+        floor_path.write_text(json.dumps(floor, indent=1) + "\n")
+        for name in _CONFIGS.value:
+            start = time.perf_counter()
+            score_run(name, reference, n, rows, pictures)
+            logging.info("%s: %.0f s", name, time.perf_counter() - start)
+    floor = json.loads(floor_path.read_text())
+    text = render(out, dataset, floor)
+    (out / f"gan_{dataset}.md").write_text(text)
+    table = {
+        "floor": floor,
+        "rows": [json.loads(p.read_text()) for p in sorted(rows.glob("*.json"))],
+    }
+    (out / f"gan_{dataset}.json").write_text(json.dumps(table, indent=1) + "\n")
+    print(text)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ ACTIVATIONS = {
     "relu": nn.relu,
     "silu": nn.silu,
     "leaky_relu": lambda x: nn.leaky_relu(x, 0.2),
+    "gelu": lambda x: nn.gelu(x, approximate=False),  # the exact erf form (PyTorch's default)
 }
+GENERATOR_OUTPUTS = ("tanh", "sigmoid", "none")
 
 
 class MLP(nn.Module):
@@ -86,8 +88,11 @@ class MLPGenerator(nn.Module):
     """The MLP GAN's generator (Goodfellow et al. 2014): ``z [B, D]`` (+ labels ``(B,)``,
     one-hot and concatenated as in Mirza & Osindero 2014) -> ``[B, *image_shape]``.
 
-    ``output="tanh"`` for images in ``[-1, 1]``; ``"none"`` for unbounded data (the
-    2-D toy densities). ``train`` is accepted for the GAN recipe and unused.
+    ``output="tanh"`` for images in ``[-1, 1]``; ``"sigmoid"`` for pixel intensities
+    ``p = sigmoid(h)`` in ``[0, 1]``, returned as ``2 p - 1`` in gensys's ``[-1, 1]``;
+    ``"none"`` for unbounded data (the 2-D toy densities). ``batch_norm`` puts batch
+    normalisation between each hidden layer's Dense and its activation (Ioffe & Szegedy
+    2015; its running statistics follow ``train``, which is otherwise unused).
     """
 
     hidden: Sequence[int]
@@ -95,14 +100,28 @@ class MLPGenerator(nn.Module):
     output: str = "tanh"
     num_classes: int | None = None
     activation: str = "leaky_relu"
+    batch_norm: bool = False
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
+        if self.output not in GENERATOR_OUTPUTS:
+            raise ValueError(f"output must be one of {GENERATOR_OUTPUTS}, got {self.output!r}")
+        act = ACTIVATIONS[self.activation]
         h = z.astype(jnp.float32)
         if self.num_classes is not None:
             h = jnp.concatenate([h, jax.nn.one_hot(labels, self.num_classes)], axis=-1)
-        h = MLP(self.hidden, math.prod(self.image_shape), self.activation)(h)
-        h = jnp.tanh(h) if self.output == "tanh" else h
+        size = math.prod(self.image_shape)
+        if not self.batch_norm:
+            h = MLP(self.hidden, size, self.activation)(h)
+        else:
+            for width in self.hidden:
+                h = nn.Dense(width)(h)
+                h = act(nn.BatchNorm(use_running_average=not train, momentum=0.9)(h))
+            h = nn.Dense(size)(h)
+        if self.output == "tanh":
+            h = jnp.tanh(h)
+        elif self.output == "sigmoid":
+            h = 2.0 * jax.nn.sigmoid(h) - 1.0
         return h.reshape(-1, *self.image_shape)
 
 

@@ -2,7 +2,8 @@
 
 One ``train_step`` makes ``d_steps`` discriminator (critic) updates and then one
 generator update (Goodfellow et al. 2014, Alg. 1; ``d_steps = 5`` for WGAN and
-WGAN-GP). The loop's batch holds the ``d_steps`` real minibatches side by side:
+WGAN-GP), or the generator update first with ``g_first``. The loop's batch holds the
+``d_steps`` real minibatches side by side:
 with ``data.batch_size = d_steps * m`` each discriminator update sees its own
 ``m`` real examples and ``m`` fresh fakes, and the generator update ``m`` fakes,
 as in the papers. The losses are :mod:`gensys.gan.losses` (``minimax``,
@@ -11,7 +12,10 @@ the per-example gradient penalty, ``hinge``), optionally with R1 on the reals an
 on the fakes (Mescheder et al. 2018), either applied lazily every ``penalty_every``
 discriminator updates and scaled by it (Karras et al. 2020), and with spectral
 normalisation of every discriminator layer (``d_spectral_norm``, Miyato et al. 2018: its
-power-iteration vectors are discriminator state, in the checkpoint).
+power-iteration vectors are discriminator state, in the checkpoint). The generator's loss
+can add ``g_l1_weight`` times the mean absolute difference between its fakes and the
+step's real images (pixels in [0, 1]), and the MLP players take any activation of
+:data:`gensys.nets.mlp.ACTIVATIONS`, batch norm in the generator and a sigmoid output.
 
 Two Adam optimizers (DCGAN's lr 2e-4 and beta1 0.5 by default), and an EMA of
 the generator's variables (weights and batch-norm statistics) that ``sample``
@@ -59,7 +63,7 @@ from gensys.gan.losses import (
 )
 from gensys.gan.noise import PRIORS, draw_noise
 from gensys.nets.dcgan import NORMS, DCGANDiscriminator, DCGANGenerator, dcgan_stages
-from gensys.nets.mlp import MLPDiscriminator, MLPGenerator
+from gensys.nets.mlp import ACTIVATIONS, MLPDiscriminator, MLPGenerator
 from gensys.recipes.players import (
     Players,
     apply_tracking_stats,
@@ -85,6 +89,11 @@ class GANConfig:
     width: int = 64  # dcgan: feature maps of the first discriminator / last generator layer
     g_hidden: tuple[int, ...] = (256, 256)  # mlp generator
     d_hidden: tuple[int, ...] = (256, 256)  # mlp discriminator
+    activation: str = "leaky_relu"  # mlp: both players' hidden layers (leaky_relu, gelu, ...)
+    g_batch_norm: bool = False  # mlp generator: batch norm before each hidden activation
+    g_output: str = "tanh"  # mlp generator on images: tanh, or sigmoid pixels mapped to [-1, 1]
+    g_l1_weight: float = 0.0  # generator: + weight * mean |fake - real| (pixels in [0, 1])
+    g_first: bool = False  # update the generator before the discriminator in each step
     d_norm: str = "batch"  # dcgan discriminator: batch, layer, instance or none
     d_spectral_norm: bool = False  # spectral normalisation of every discriminator layer
     class_conditional: bool = False
@@ -128,6 +137,21 @@ def _check(config: GANConfig, spec: DatasetSpec) -> None:
         raise ValueError(f"d_norm must be one of {NORMS}, got {config.d_norm!r}")
     if config.d_steps < 1:
         raise ValueError(f"d_steps must be >= 1, got {config.d_steps}")
+    mlp_only = {"activation": "leaky_relu", "g_batch_norm": False, "g_output": "tanh"}
+    if config.network != "mlp":
+        changed = [k for k, v in mlp_only.items() if getattr(config, k) != v]
+        if changed:
+            raise ValueError(f"{', '.join(changed)} apply to network='mlp' only")
+    if config.activation not in ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {sorted(ACTIVATIONS)}, got {config.activation!r}"
+        )
+    if config.g_output not in ("tanh", "sigmoid"):
+        raise ValueError(f"g_output must be 'tanh' or 'sigmoid', got {config.g_output!r}")
+    if config.g_l1_weight < 0:
+        raise ValueError(f"g_l1_weight must be >= 0, got {config.g_l1_weight}")
+    if config.g_l1_weight > 0 and spec.num_levels == 0:
+        raise ValueError("g_l1_weight needs images (pixels in [0, 1]), not 2-D points")
     if config.penalty_every < 1:
         raise ValueError(f"penalty_every must be >= 1, got {config.penalty_every}")
     if config.r1_weight < 0 or config.r2_weight < 0:
@@ -167,10 +191,13 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
             spectral_norm=config.d_spectral_norm,
         )  # fmt: skip
     else:
-        output = "none" if spec.num_levels == 0 else "tanh"
-        generator = MLPGenerator(config.g_hidden, image_shape, output, num_classes)
+        output = "none" if spec.num_levels == 0 else config.g_output
+        generator = MLPGenerator(
+            config.g_hidden, image_shape, output, num_classes, config.activation,
+            batch_norm=config.g_batch_norm,
+        )  # fmt: skip
         discriminator = MLPDiscriminator(
-            config.d_hidden, num_classes, config.conditioning,
+            config.d_hidden, num_classes, config.conditioning, config.activation,
             spectral_norm=config.d_spectral_norm,
         )  # fmt: skip
 
@@ -287,23 +314,38 @@ def make_gan_recipe(config: GANConfig, spec: DatasetSpec) -> Recipe:
             return [a[i * m : (i + 1) * m] for i in range(k)]
 
         keys = jax.random.split(key, k + 1)
-        # A Python loop, not lax.scan: the same convolutions inside an XLA while loop
-        # (even one of a single trip, even with scan's unroll=True) ran 16x slower on
-        # XLA:CPU (DCGAN digits step at batch 64: 1.77 s in a loop, 0.18 s unrolled).
-        players, d_metrics = state.players, []
-        for i, inputs in enumerate(zip(chunks(x), chunks(labels), chunks(mask), strict=True)):
-            players, metrics = d_update(players, *inputs, keys[i], state.step * k + i)
-            d_metrics.append(metrics)
-        last_labels = None if labels is None else labels[-m:]
+        last_real, last_labels = x[-m:], None if labels is None else labels[-m:]
         z = noise(keys[k], (m, config.latent_dim))
 
         def g_objective(variables, d_vars):
             fake, variables = apply_tracking_stats(generator, variables, z, last_labels, train=True)
             # The discriminator's batch statistics from this pass are not kept.
             out, _ = apply_tracking_stats(discriminator, d_vars, fake, last_labels, train=True)
-            return generator_loss(config.loss, out), (variables, {})
+            per_example, values = generator_loss(config.loss, out), {}
+            if config.g_l1_weight > 0:
+                # Pixels in [0, 1]; each fake is paired with the real image at its position,
+                # so the term pulls every pixel towards the data's per-pixel median (on
+                # MNIST, mostly the black background).
+                l1 = jnp.mean(jnp.abs(fake - last_real).reshape(m, -1), axis=-1) / 2.0
+                values["g_l1"] = l1
+                per_example = per_example + config.g_l1_weight * l1
+            return per_example, (variables, values)
 
-        players, g_metrics = generator_step(players, g_objective, mask[-m:], g_optimizer)
+        def g_update(players: Players) -> tuple[Players, dict]:
+            return generator_step(players, g_objective, mask[-m:], g_optimizer)
+
+        players = state.players
+        if config.g_first:  # the generator moves against the discriminator of the last step
+            players, g_metrics = g_update(players)
+        # A Python loop, not lax.scan: the same convolutions inside an XLA while loop
+        # (even one of a single trip, even with scan's unroll=True) ran 16x slower on
+        # XLA:CPU (DCGAN digits step at batch 64: 1.77 s in a loop, 0.18 s unrolled).
+        d_metrics = []
+        for i, inputs in enumerate(zip(chunks(x), chunks(labels), chunks(mask), strict=True)):
+            players, metrics = d_update(players, *inputs, keys[i], state.step * k + i)
+            d_metrics.append(metrics)
+        if not config.g_first:
+            players, g_metrics = g_update(players)
         ema = ema_update(
             state.ema_generator, players.generator, ema_decay_at(state.step, config.ema_decay)
         )

@@ -41,7 +41,14 @@ def tiny(name, data_cache, num_steps, image_size=8):
 # spectral norms' power-iteration vectors (sngan); the other configs (the same kinds of
 # state) train, sample and evaluate.
 RESUMED = {"dcgan_digits": 16, "wgangp_gaussians8": 8, "sngan_digits": 8}
-SMOKE = ["cgan_digits", "lsgan_digits", "wgangp_digits", "gan_mlp_mnist", "dcgan_mnist"]
+SMOKE = [
+    "cgan_digits",
+    "lsgan_digits",
+    "wgangp_digits",
+    "gan_mlp_mnist",
+    "gan_mlp_bn_mnist",
+    "dcgan_mnist",
+]
 
 
 @pytest.mark.parametrize("name", SMOKE)

@@ -32,7 +32,7 @@ def test_every_experiment_config_builds(path):
     autoregressive = ("fvsbn", "nade", "made", "pixelcnn", "gated_pixelcnn", "pixelrnn",
                       "pixel_transformer")  # fmt: skip
     families = (
-        {"ae": "vae", "cvae": "vae", "gan_mlp": "gan"}
+        {"ae": "vae", "cvae": "vae", "gan_mlp": "gan", "gan_mlp_bn": "gan"}
         | dict.fromkeys(("dcgan", "cgan", "lsgan", "wgangp", "sngan"), "gan")
         | dict.fromkeys(("realnvp", "glow", "nsf"), "flow")
         | dict.fromkeys(autoregressive, "autoregressive")

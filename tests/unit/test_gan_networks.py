@@ -4,6 +4,8 @@ Everything runs under ``jax.jit``: eagerly, each of the many small ops of a Flax
 init compiles on its own, which costs tens of seconds on CPU.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -194,3 +196,72 @@ def test_spectral_norm_divides_each_layer_by_its_largest_singular_value(network)
     _, after = jax.jit(lambda v: d.apply(v, x, train=False, mutable=["batch_stats"]))(variables)
     for a, b in zip(jax.tree.leaves(before), jax.tree.leaves(after["batch_stats"]), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_mlp_generator_with_batch_norm_gelu_and_sigmoid_pixels():
+    z = jax.random.normal(jax.random.key(0), (32, 6))
+    make = functools.partial(
+        MLPGenerator, (16, 32), (4, 4, 1), activation="gelu", batch_norm=True
+    )  # fmt: skip
+    generator = make(output="sigmoid")
+    variables = generator.init(jax.random.key(1), z, None, train=False)
+    assert set(variables) == {"params", "batch_stats"}
+    out, updates = generator.apply(variables, z, None, train=True, mutable=["batch_stats"])
+    assert out.shape == (32, 4, 4, 1)
+    assert float(out.min()) >= -1.0 and float(out.max()) <= 1.0
+    moved = jax.tree.leaves(updates["batch_stats"])
+    assert any(
+        not np.allclose(a, b)
+        for a, b in zip(moved, jax.tree.leaves(variables["batch_stats"]), strict=True)
+    )
+    # Sigmoid pixels p in [0, 1], returned as 2 p - 1: the same network without an output map.
+    logits = make(output="none").apply(variables, z, None, train=False)
+    expected = 2.0 * jax.nn.sigmoid(logits) - 1.0
+    np.testing.assert_allclose(
+        generator.apply(variables, z, None, train=False), expected, atol=1e-6
+    )
+    # With running statistics each sample depends on its own noise only.
+    alone = generator.apply(variables, z[:1], None, train=False)
+    np.testing.assert_allclose(
+        alone[0], generator.apply(variables, z, None, train=False)[0], atol=1e-5
+    )
+    with pytest.raises(ValueError, match="output must be one of"):
+        make(output="relu").init(jax.random.key(1), z, None, train=False)
+
+
+def test_generator_first_and_the_l1_term():
+    from gensys.recipes.registry import build_recipe
+
+    spec = get_spec("digits")
+    model = {"network": "mlp", "latent_dim": 4, "g_hidden": (8,), "d_hidden": (8,),
+             "activation": "gelu", "g_batch_norm": True, "g_output": "sigmoid"}  # fmt: skip
+    batch = {"image": jax.random.uniform(jax.random.key(0), (16, 8, 8, 1), minval=-1.0),
+             "label": jnp.zeros(16, jnp.int32), "mask": jnp.ones(16)}  # fmt: skip
+
+    def step(**changes):
+        recipe = build_recipe("gan", {**model, **changes}, spec)
+        state = jax.jit(recipe.init)(jax.random.key(1), batch)
+        return jax.jit(recipe.train_step)(state, batch, jax.random.key(2))
+
+    # Generator first: its update does not see the discriminator's, so the discriminator's
+    # learning rate cannot change it; generator last, it does.
+    for g_first in (True, False):
+        moved, frozen = (step(g_first=g_first, d_learning_rate=lr)[0] for lr in (1e-1, 1e-6))
+        same = [np.array_equal(a, b) for a, b in zip(
+            jax.tree.leaves(moved.players.generator["params"]),
+            jax.tree.leaves(frozen.players.generator["params"]), strict=True)]  # fmt: skip
+        assert all(same) if g_first else not any(same)
+    # The L1 term: g_loss grows by its weight times the reported mean |fake - real| / 2.
+    _, plain = step()
+    _, with_l1 = step(g_l1_weight=0.05)
+    assert 0.0 < float(with_l1["train/g_l1"]) <= 1.0
+    np.testing.assert_allclose(
+        with_l1["train/g_loss"] - plain["train/g_loss"], 0.05 * with_l1["train/g_l1"], rtol=1e-5
+    )
+    for bad, match in (({"g_output": "relu"}, "g_output must be"),
+                       ({"activation": "swish"}, "activation must be one of"),
+                       ({"g_l1_weight": -1.0}, "g_l1_weight must be >= 0"),
+                       ({"network": "dcgan", "image_size": 8},
+                        "activation, g_batch_norm, g_output apply to network='mlp'")):  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            build_recipe("gan", {**model, **bad}, spec)
