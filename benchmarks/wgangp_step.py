@@ -4,8 +4,10 @@
     python -m benchmarks.wgangp_step [--repeats=5]
 
 Times the engine's compiled step (two CPU devices, random images) of the config as it is
-(5 critic updates of 64 digits at 32x32 and one generator update), of the same with the
-``wgan`` loss (no penalty; its weight clipping costs nothing measurable), and of one
+(5 critic updates of 64 digits at 32x32 and one generator update; on CPU the penalty's
+critic computes its convolutions as patches times kernels, ``gensys.nets.patch_conv``), of
+the same with XLA's own convolutions in the penalty (``model.penalty_convolutions=xla``),
+with the ``wgan`` loss (no penalty; its weight clipping costs nothing measurable), and of one
 critic update with each; and once more with the penalty's per-example input gradients
 taken as the gradient of the batch's summed critic output instead of ``vmap`` over
 examples (the same numbers when the critic treats examples independently, as the
@@ -33,10 +35,19 @@ _OUT = flags.DEFINE_string("out", "benchmarks/results", "Where the results go.")
 
 VARIANTS = {
     "WGAN-GP, the config (5 critic updates + 1 generator update)": [],
+    "WGAN-GP (5 + 1), XLA's convolutions in the penalty": ["model.penalty_convolutions=xla"],
     "WGAN, no penalty (5 + 1)": ["model.loss=wgan"],
     "WGAN-GP, 1 critic update + 1 generator update": ["model.d_steps=1", "data.batch_size=64"],
+    "WGAN-GP (1 + 1), XLA's convolutions in the penalty": [
+        "model.d_steps=1",
+        "data.batch_size=64",
+        "model.penalty_convolutions=xla",
+    ],
     "WGAN, 1 + 1": ["model.loss=wgan", "model.d_steps=1", "data.batch_size=64"],
-    "WGAN-GP (5 + 1), input gradients of the summed output": ["summed"],
+    "WGAN-GP (5 + 1), XLA's convolutions, input gradients of the summed output": [
+        "model.penalty_convolutions=xla",
+        "summed",
+    ],
 }
 
 

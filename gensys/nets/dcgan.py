@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 
 from gensys.nets.embeddings import LabelProjection
+from gensys.nets.patch_conv import PatchConv
 from gensys.nets.sizes import doublings
 from gensys.nets.spectral_norm import spectrally_normalized
 from gensys.nets.subpixel import SubPixelConvTranspose
@@ -115,6 +116,9 @@ class DCGANDiscriminator(nn.Module):
     embed_dim: int = 32
     condition_features: int = 32  # "spatial"
     spectral_norm: bool = False  # every convolution and the output layer
+    # The convolutions as patches times kernels (gensys.nets.patch_conv): the same variables
+    # and function, for the penalties' double backward pass on CPU.
+    conv_as_patches: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
@@ -130,10 +134,13 @@ class DCGANDiscriminator(nn.Module):
         conditional = self.num_classes is not None
         if conditional and self.conditioning == "concat":
             h = concat_tiled(h, nn.Embed(self.num_classes, self.embed_dim)(labels))
+        convolution = PatchConv if self.conv_as_patches else nn.Conv
+        # Named as Flax names nn.Conv layers, so both forms share one set of variables.
         for i in range(stages):
-            conv = nn.Conv(
-                self.width * 2**i, (4, 4), strides=(2, 2), padding="SAME", kernel_init=DCGAN_INIT
-            )
+            conv = convolution(
+                self.width * 2**i, (4, 4), strides=(2, 2), padding="SAME", kernel_init=DCGAN_INIT,
+                name=f"Conv_{i}",
+            )  # fmt: skip
             h = layer(conv, h)
             if i > 0:
                 h = self._norm(h, train)
@@ -141,7 +148,9 @@ class DCGANDiscriminator(nn.Module):
         if self.conditioning == "spatial":
             c = compress_condition(labels, self.condition_features)
             h = concat_tiled(h, c)
-            h = layer(nn.Conv(self.width * 2 ** (stages - 1), (1, 1), kernel_init=DCGAN_INIT), h)
+            features = self.width * 2 ** (stages - 1)
+            conv = convolution(features, (1, 1), kernel_init=DCGAN_INIT, name=f"Conv_{stages}")
+            h = layer(conv, h)
             h = nn.leaky_relu(self._norm(h, train), 0.2)
         features = h.reshape(h.shape[0], -1)
         out = layer(nn.Dense(1, kernel_init=DCGAN_INIT), features)[:, 0]
