@@ -38,6 +38,9 @@ class Denoised(NamedTuple):
     x0: jax.Array
     eps: jax.Array
     variance_fraction: jax.Array | None = None  # in [0, 1]: log var = f log beta + (1-f) log beta~
+    # The model's own eps when a threshold changed x0 (``eps`` is then recomputed from the
+    # thresholded x0); None without a threshold. DDIM can step with either.
+    raw_eps: jax.Array | None = None
 
 
 def dynamic_threshold(x0: jax.Array, percentile: float = 0.995) -> jax.Array:
@@ -84,17 +87,19 @@ def denoise_output(
     learned_variance: bool = False,
 ) -> Denoised:
     """Turns a model ``output`` at ``x`` (noise level ``alpha``, ``sigma`` broadcastable) into
-    a :class:`Denoised`; after thresholding, ``eps`` is recomputed from ``x0`` so both agree.
+    a :class:`Denoised`; after thresholding, ``eps`` is recomputed from ``x0`` so both agree
+    (the model's own is kept as ``raw_eps``).
     """
     fraction = None
     if learned_variance:
         output, fraction = split_learned_variance(output, x.shape[-1])
     checks.check_same_shape(output, x, "model output", "x")
     x0, eps = to_x0_and_eps(parameterization, output, x, alpha, sigma)
+    raw_eps = None
     if threshold is not None:
-        x0 = threshold(x0)
+        x0, raw_eps = threshold(x0), eps
         eps = (x - alpha * x0) / sigma
-    return Denoised(x0, eps, fraction)
+    return Denoised(x0, eps, fraction, raw_eps)
 
 
 def make_denoiser(

@@ -13,7 +13,8 @@ A grid holds, for its ``N + 1`` points, ``alpha``, ``sigma`` and the model time
   variance-exploding units ``sigma_ve = sigma / alpha``, mapped to fractional
   model times by interpolating ``log sigma_ve`` of the training schedule.
 
-Grids are built in float64 with NumPy and stored as float32.
+Grids are built in float64 and stored as float32, or as float64 under ``jax_enable_x64``
+(:func:`~gensys.diffusion.schedules.float_dtype`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gensys.diffusion.schedules import NoiseSchedule
+from gensys.diffusion.schedules import NoiseSchedule, float_dtype
 from gensys.diffusion.spacing import checked_steps
 
 
@@ -80,7 +81,7 @@ def make_grid(t, alpha, sigma, *, discrete: bool = False) -> SamplingGrid:
         log_snr = np.log(alpha) - np.log(sigma)
     step_h = np.diff(log_snr)
     return SamplingGrid(
-        *(jnp.asarray(v, jnp.float32) for v in (t, alpha, sigma, step_beta, step_h)),
+        *(jnp.asarray(v, float_dtype()) for v in (t, alpha, sigma, step_beta, step_h)),
         discrete=discrete,
         ends_at_data=bool(sigma[-1] == 0),
     )
@@ -91,8 +92,18 @@ def schedule_alpha_bars(schedule: NoiseSchedule) -> np.ndarray:
     return np.cumprod(1.0 - np.asarray(schedule.betas, np.float64))
 
 
-def discrete_grid(schedule: NoiseSchedule, timesteps: np.ndarray | None = None) -> SamplingGrid:
+def discrete_grid(
+    schedule: NoiseSchedule,
+    timesteps: np.ndarray | None = None,
+    *,
+    final_alpha_bar: float | jax.Array | None = None,
+) -> SamplingGrid:
     """The training ``timesteps`` (all ``T`` when omitted), descending, then the data.
+
+    ``final_alpha_bar`` (below 1, above ``alpha_bar`` of the smallest chosen step) ends
+    the grid at that noise level instead of the data: diffusers' DDIM with
+    ``set_alpha_to_one=False`` ends at ``alpha_bar_0`` (``schedule.alpha_bars[0]``) and
+    returns ``sqrt(alpha_bar_0) x0_hat + sqrt(1 - alpha_bar_0) eps_hat`` there.
 
     The point of step ``t`` has ``alpha = sqrt(alpha_bar_t)``, ``sigma = sqrt(1 - alpha_bar_t)``;
     the final point (model time -1) is the clean data. Zero terminal SNR
@@ -119,14 +130,28 @@ def discrete_grid(schedule: NoiseSchedule, timesteps: np.ndarray | None = None) 
     step_beta = -jnp.expm1(log_ratio)
     # lambda_t - lambda_s = -log(alpha_bar_s / alpha_bar_t) / 2 + log(sigma_s / sigma_t).
     step_h = -0.5 * log_ratio + jnp.log(sigma[:-1]) - jnp.log(sigma[1:])
+    ends_at_data = final_alpha_bar is None
+    if not ends_at_data:
+        final = jnp.asarray(final_alpha_bar, float_dtype())
+        last = schedule.alpha_bars[steps[-1]]
+        if not isinstance(final, jax.core.Tracer) and not float(last) < float(final) < 1.0:
+            raise ValueError(
+                f"final_alpha_bar must lie in (alpha_bar of step {steps[-1]} = {float(last)}, "
+                f"1), got {float(final)}"
+            )
+        alpha = alpha.at[-1].set(jnp.sqrt(final))
+        sigma = sigma.at[-1].set(jnp.sqrt(1.0 - final))
+        step_beta = step_beta.at[-1].set(-jnp.expm1(jnp.log(last) - jnp.log(final)))
+        log_snr = 0.5 * (jnp.log(final) - jnp.log1p(-final))
+        step_h = step_h.at[-1].set(log_snr - 0.5 * (jnp.log(last) - jnp.log1p(-last)))
     return SamplingGrid(
-        t=jnp.asarray(np.append(steps, -1), jnp.float32),
-        alpha=alpha.astype(jnp.float32),
-        sigma=sigma.astype(jnp.float32),
-        step_beta=step_beta.astype(jnp.float32),
-        step_h=step_h.astype(jnp.float32),
+        t=jnp.asarray(np.append(steps, -1), float_dtype()),
+        alpha=alpha.astype(float_dtype()),
+        sigma=sigma.astype(float_dtype()),
+        step_beta=step_beta.astype(float_dtype()),
+        step_h=step_h.astype(float_dtype()),
         discrete=True,
-        ends_at_data=True,
+        ends_at_data=ends_at_data,
     )
 
 

@@ -29,19 +29,27 @@ from gensys.diffusion.samplers import (
     Sampler,
     SDEDPMSolverPP2M,
 )
-from gensys.diffusion.schedules import NoiseSchedule
+from gensys.diffusion.schedules import NoiseSchedule, float_dtype
 from gensys.diffusion.spacing import SPACINGS, timestep_spacing
 
 SAMPLERS = ("ddpm", "ddim", "dpmpp_2m", "dpmpp_3m", "dpmpp_2m_sde", "euler", "heun")
 GRIDS = (*SPACINGS, "karras")
 
 
-def make_sampler(name: str, *, eta: float = 0.0, lower_order_final: bool = True) -> Sampler:
-    """The sampler called ``name`` (one of :data:`SAMPLERS`); ``eta`` is DDIM's only."""
+def make_sampler(
+    name: str,
+    *,
+    eta: float = 0.0,
+    lower_order_final: bool = True,
+    ddpm_variance: str = "fixed_small",
+    clipped_model_output: bool = True,
+) -> Sampler:
+    """The sampler called ``name`` (one of :data:`SAMPLERS`); ``eta`` and
+    ``clipped_model_output`` are DDIM's, ``ddpm_variance`` DDPM's (see each class)."""
     if name == "ddpm":
-        return DDPM()
+        return DDPM(variance=ddpm_variance)
     if name == "ddim":
-        return DDIM(eta=eta)
+        return DDIM(eta=eta, clipped_model_output=clipped_model_output)
     if name in ("dpmpp_2m", "dpmpp_3m"):
         return DPMSolverPP(order=int(name[-2]), lower_order_final=lower_order_final)
     if name == "dpmpp_2m_sde":
@@ -54,18 +62,33 @@ def make_sampler(name: str, *, eta: float = 0.0, lower_order_final: bool = True)
 
 
 def make_sampling_grid(
-    schedule: NoiseSchedule, num_steps: int | None, spacing: str, *, rho: float = 7.0
+    schedule: NoiseSchedule,
+    num_steps: int | None,
+    spacing: str,
+    *,
+    rho: float = 7.0,
+    steps_offset: int = 0,
+    set_alpha_to_one: bool = True,
 ) -> SamplingGrid:
-    """``num_steps`` (all ``T`` when ``None``) of ``schedule`` spaced by one of :data:`GRIDS`."""
+    """``num_steps`` (all ``T`` when ``None``) of ``schedule`` spaced by one of :data:`GRIDS`
+    (``steps_offset``: see :func:`~gensys.diffusion.spacing.timestep_spacing`).
+
+    ``set_alpha_to_one=False`` ends a discrete grid at ``alpha_bar_0`` instead of the data,
+    as diffusers' DDIM scheduler with that setting does (:func:`discrete_grid`)."""
     if spacing not in GRIDS:
         raise ValueError(f"spacing must be one of {GRIDS}, got {spacing!r}")
     if spacing == "karras":
         if num_steps is None:
             raise ValueError("the karras grid needs num_steps")
+        if not set_alpha_to_one:
+            raise ValueError("set_alpha_to_one=False is for discrete grids, not karras")
         return karras_grid(schedule, num_steps, rho=rho)
-    if num_steps is None or num_steps == schedule.num_timesteps:
-        return discrete_grid(schedule)
-    return discrete_grid(schedule, timestep_spacing(schedule.num_timesteps, num_steps, spacing))
+    final = None if set_alpha_to_one else schedule.alpha_bars[0]
+    if (num_steps is None or num_steps == schedule.num_timesteps) and not steps_offset:
+        return discrete_grid(schedule, final_alpha_bar=final)
+    num_steps = schedule.num_timesteps if num_steps is None else num_steps
+    steps = timestep_spacing(schedule.num_timesteps, num_steps, spacing, steps_offset=steps_offset)
+    return discrete_grid(schedule, steps, final_alpha_bar=final)
 
 
 def per_example_keys(key: jax.Array, num: int) -> jax.Array:
@@ -99,7 +122,8 @@ def sample(
     threshold: Callable[[jax.Array], jax.Array] | None = None,
     learned_variance: bool | None = None,
     x_init: jax.Array | None = None,
-    dtype=jnp.float32,
+    noises: jax.Array | None = None,
+    dtype=None,
 ) -> jax.Array:
     """Runs ``sampler`` over ``grid`` from ``x_init`` (default ``N(0, I)``) and returns the end.
 
@@ -112,6 +136,10 @@ def sample(
         threshold: transform of ``x0_hat`` (see :func:`gensys.diffusion.denoiser.make_threshold`).
         learned_variance: ``model_fn`` also outputs the variance fraction (``2C`` channels).
         x_init: start here instead of drawing ``N(0, I)`` (e.g. a DDIM inversion code).
+        noises: ``[N, B, ...]``, the noise of each of a stochastic sampler's ``N`` steps
+            instead of drawing it, so that a run can be replayed step for step against
+            another implementation (with ``x_init``, no key is needed).
+        dtype: of the samples; default float32, float64 under ``jax_enable_x64``.
 
     Returns:
         ``[B, ...]``: the sample at the grid's last point (the data when it ends at
@@ -120,6 +148,7 @@ def sample(
     parameterization, learned_variance = resolve_prediction(
         model_fn, parameterization, learned_variance
     )
+    dtype = float_dtype() if dtype is None else dtype
     if not isinstance(sampler, Sampler):
         raise TypeError(
             f"sampler must follow gensys.diffusion.Sampler (order, stochastic, step_orders, "
@@ -127,9 +156,18 @@ def sample(
         )
     shape = tuple(int(s) for s in shape)
     orders = jnp.asarray(sampler.step_orders(grid))
-    needs_key = sampler.stochastic or x_init is None
+    if noises is not None:
+        expected = (grid.num_steps, *shape)
+        if not sampler.stochastic:
+            raise ValueError(f"noises given to a deterministic sampler ({type(sampler).__name__})")
+        if tuple(noises.shape) != expected:
+            raise ValueError(f"noises must have shape {expected}, got {tuple(noises.shape)}")
+    needs_key = (sampler.stochastic and noises is None) or x_init is None
     if needs_key and key is None:
-        raise ValueError("key is required unless the sampler is deterministic and x_init is given")
+        raise ValueError(
+            "key is required unless x_init is given and the sampler is deterministic or "
+            "given its noises"
+        )
     normal = per_example_normal(key, shape, dtype) if needs_key else None
     if x_init is None:
         x_init = normal(grid.num_steps)
@@ -145,7 +183,10 @@ def sample(
 
     def body(state, step):
         i, order = step
-        noise = normal(i) if sampler.stochastic else None
+        if not sampler.stochastic:
+            noise = None
+        else:
+            noise = normal(i) if noises is None else noises[i].astype(dtype)
         return sampler.step(denoise, grid, i, order, state, noise), None
 
     steps = jnp.arange(grid.num_steps, dtype=jnp.int32)

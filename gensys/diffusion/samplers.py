@@ -114,18 +114,26 @@ def ddpm_update(
     step_beta,
     noise: jax.Array,
     variance_fraction: jax.Array | None = None,
+    *,
+    fixed_large: bool = False,
 ) -> jax.Array:
     """Draws from ``q(x_t | x_s, x0)`` (the DDPM posterior between two grid points).
 
     Mean ``(alpha_{s|t} sigma_t^2 / sigma_s^2) x_s + (alpha_t beta / sigma_s^2) x0`` with
     ``alpha_{s|t} = alpha_s / alpha_t`` and ``beta = step_beta``; variance
-    ``beta~ = beta sigma_t^2 / sigma_s^2``, or with a learned fraction ``f``
-    ``exp(f log beta + (1 - f) log beta~)``. Into ``sigma_t = 0`` no noise is added.
+    ``beta~ = beta sigma_t^2 / sigma_s^2`` ("fixed-small"), ``beta`` itself with
+    ``fixed_large`` (Ho et al. 2020, section 3.2: both are optimal for one extreme of the
+    data), or with a learned fraction ``f`` ``exp(f log beta + (1 - f) log beta~)``.
+    Into ``sigma_t = 0`` no noise is added.
     """
     ratio = sigma_t**2 / sigma_s**2
     mean = (alpha_s / alpha_t) * ratio * x + (alpha_t * step_beta / sigma_s**2) * x0
     small = step_beta * ratio
-    if variance_fraction is None:
+    if fixed_large and variance_fraction is not None:
+        raise ValueError("fixed_large and a learned variance exclude each other")
+    if fixed_large:
+        variance = jnp.where(sigma_t > 0, step_beta, 0.0)
+    elif variance_fraction is None:
         variance = small
     else:
         safe_small = jnp.where(small > 0, small, 1.0)
@@ -167,29 +175,46 @@ class _Multistep:
         return MultistepState(x, jnp.zeros_like(x), jnp.zeros_like(x))
 
 
+DDPM_VARIANCES = ("fixed_small", "fixed_large")
+
+
 @dataclasses.dataclass(frozen=True)
 class DDPM(_OneStep):
-    """Ancestral sampling; on a subsequence this is improved DDPM's respaced chain."""
+    """Ancestral sampling; on a subsequence this is improved DDPM's respaced chain.
+
+    ``variance``: ``fixed_small`` (the posterior's ``beta~``) or ``fixed_large``
+    (``beta``); a model with a learned variance uses its own."""
 
     order: int = 1
     stochastic: bool = True
+    variance: str = "fixed_small"
+
+    def __post_init__(self):
+        if self.variance not in DDPM_VARIANCES:
+            raise ValueError(f"variance must be one of {DDPM_VARIANCES}, got {self.variance!r}")
 
     def step(self, denoise: Denoise, grid, i, order, state: State, noise) -> State:
         d = denoise(state.x, i)
         alpha_s, sigma_s, alpha_t, sigma_t = _point(grid, i)
         x = ddpm_update(
             state.x, d.x0, alpha_s, sigma_s, alpha_t, sigma_t, grid.step_beta[i], noise,
-            d.variance_fraction,
+            d.variance_fraction, fixed_large=self.variance == "fixed_large",
         )  # fmt: skip
         return State(x)
 
 
 @dataclasses.dataclass(frozen=True)
 class DDIM(_OneStep):
-    """DDIM with stochasticity ``eta`` (0: deterministic; 1: the DDPM posterior variance)."""
+    """DDIM with stochasticity ``eta`` (0: deterministic; 1: the DDPM posterior variance).
+
+    With a threshold on ``x0``, ``clipped_model_output=True`` steps with the ``eps``
+    recomputed from the thresholded ``x0`` (gensys's default; diffusers'
+    ``use_clipped_model_output=True``), ``False`` with the model's own ``eps`` beside the
+    thresholded ``x0`` (diffusers' default)."""
 
     eta: float = 0.0
     order: int = 1
+    clipped_model_output: bool = True
 
     @property
     def stochastic(self) -> bool:
@@ -199,8 +224,10 @@ class DDIM(_OneStep):
         d = denoise(state.x, i)
         _, sigma_s, alpha_t, sigma_t = _point(grid, i)
         noise = jnp.zeros_like(state.x) if noise is None else noise
+        raw = not self.clipped_model_output and d.raw_eps is not None
+        eps = d.raw_eps if raw else d.eps
         return State(
-            ddim_update(d.x0, d.eps, sigma_s, alpha_t, sigma_t, grid.step_beta[i], noise, self.eta)
+            ddim_update(d.x0, eps, sigma_s, alpha_t, sigma_t, grid.step_beta[i], noise, self.eta)
         )
 
 

@@ -1,9 +1,10 @@
 """Noise schedules for discrete-time diffusion (DDPM).
 
 A schedule is a frozen pytree of per-timestep coefficients, all derived from
-the betas. Everything is computed in float64 with NumPy and stored as float32
-JAX arrays, so that ``alpha_bar_t = prod_{s<=t} (1 - beta_s)`` carries no
-float32 round-off from the 1000-term product.
+the betas. Everything is computed in float64 with NumPy and stored as JAX arrays of
+:func:`float_dtype` (float32, or float64 under ``jax_enable_x64``), so that
+``alpha_bar_t = prod_{s<=t} (1 - beta_s)`` carries no float32 round-off from the
+1000-term product, and a float64 program keeps every digit.
 
 References:
     Ho, Jain, Abbeel. Denoising Diffusion Probabilistic Models. NeurIPS 2020.
@@ -89,7 +90,13 @@ def schedule_from_betas(betas: np.ndarray) -> NoiseSchedule:
         posterior_mean_coef1=betas * np.sqrt(alpha_bars_prev) / (1.0 - alpha_bars),
         posterior_mean_coef2=(1.0 - alpha_bars_prev) * np.sqrt(alphas) / (1.0 - alpha_bars),
     )
-    return NoiseSchedule(**{k: jnp.asarray(v, dtype=jnp.float32) for k, v in coefs.items()})
+    return NoiseSchedule(**{k: jnp.asarray(v, dtype=float_dtype()) for k, v in coefs.items()})
+
+
+def float_dtype() -> jnp.dtype:
+    """float64 when ``jax_enable_x64`` is on, else float32: the dtype schedules and sampling
+    grids are stored in."""
+    return jax.dtypes.canonicalize_dtype(jnp.float64)
 
 
 def linear_betas(

@@ -35,13 +35,15 @@ from gensys.recipes.state import (
 
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
-# The grid a sampler uses when ``spacing = "auto"``: the papers' own choices.
+# The grid a sampler uses when ``spacing = "auto"``: the papers' own choices, and for
+# DPM-Solver++ diffusers' (its final step goes from t = 100 of 1000 to the data, where
+# "linspace" would spend its last model call at t = 0).
 DEFAULT_SPACING = {
     "ddpm": "leading",
     "ddim": "leading",
-    "dpmpp_2m": "linspace",
-    "dpmpp_3m": "linspace",
-    "dpmpp_2m_sde": "linspace",
+    "dpmpp_2m": "linspace_skip_zero",
+    "dpmpp_3m": "linspace_skip_zero",
+    "dpmpp_2m_sde": "linspace_skip_zero",
     "euler": "karras",
     "heun": "karras",
 }
@@ -83,8 +85,14 @@ class SamplerConfig:
 
     name: str = "ddpm"  # ddpm, ddim, dpmpp_2m, dpmpp_3m, dpmpp_2m_sde, euler, heun
     num_steps: int | None = None  # None: all T training steps (not for karras)
-    spacing: str = "auto"  # leading, trailing, linspace, karras; auto: per sampler
+    spacing: str = "auto"  # leading, trailing, linspace, linspace_skip_zero, karras; auto
+    steps_offset: int = 0  # added to the leading spacing (Stable Diffusion's configs: 1)
+    set_alpha_to_one: bool = True  # False: end at alpha_bar_0, not the data (diffusers' DDIM)
     eta: float = 0.0  # DDIM only
+    # DDIM with a threshold: step with the eps of the thresholded x0 (True) or the model's
+    # own (False, diffusers' default)
+    clipped_model_output: bool = True
+    ddpm_variance: str = "fixed_small"  # DDPM without a learned variance: or fixed_large
     threshold: str = "clip"  # none, clip, dynamic
     dynamic_percentile: float = 0.995
     guidance_scale: float = 1.0  # class-conditional models: 1 = plain conditional
@@ -147,9 +155,13 @@ def make_ddpm_recipe(
     )
     spacing = DEFAULT_SPACING[sampler.name] if sampler.spacing == "auto" else sampler.spacing
     solver = make_sampler(
-        sampler.name, eta=sampler.eta, lower_order_final=sampler.lower_order_final
-    )
-    grid = make_sampling_grid(schedule, sampler.num_steps, spacing, rho=sampler.karras_rho)
+        sampler.name, eta=sampler.eta, lower_order_final=sampler.lower_order_final,
+        ddpm_variance=sampler.ddpm_variance, clipped_model_output=sampler.clipped_model_output,
+    )  # fmt: skip
+    grid = make_sampling_grid(
+        schedule, sampler.num_steps, spacing, rho=sampler.karras_rho,
+        steps_offset=sampler.steps_offset, set_alpha_to_one=sampler.set_alpha_to_one,
+    )  # fmt: skip
     threshold = make_threshold(sampler.threshold, sampler.dynamic_percentile)
 
     def predicting(model_fn) -> Prediction:

@@ -13,6 +13,8 @@ from gensys.diffusion import (
     schedules,
     step_orders,
 )
+from gensys.diffusion.grid import discrete_grid
+from gensys.diffusion.sample_loop import make_sampler, sample
 
 S = schedules.linear_schedule(1000)
 AB = np.cumprod(1 - np.asarray(S.betas, np.float64))
@@ -66,3 +68,30 @@ def test_thresholds():
     np.testing.assert_allclose(dynamic_threshold(x0, 0.5)[1], np.clip(x0[1], -s, s) / s, rtol=1e-6)
     with pytest.raises(ValueError, match="threshold must be one of"):
         make_threshold("static")
+
+
+def test_the_options_name_their_bad_inputs():
+    from gensys.diffusion.samplers import DDPM, ddpm_update
+
+    schedule = schedules.linear_schedule(1000)
+    steps = np.array([500, 0])
+    with pytest.raises(ValueError, match=r"final_alpha_bar must lie in \(alpha_bar of step 0"):
+        discrete_grid(schedule, steps, final_alpha_bar=float(schedule.alpha_bars[0]))
+    grid = make_sampling_grid(schedule, 10, "leading", steps_offset=1, set_alpha_to_one=False)
+    assert not grid.ends_at_data and float(grid.sigma[-1]) > 0
+    np.testing.assert_allclose(float(grid.alpha[-1]) ** 2, float(schedule.alpha_bars[0]), rtol=1e-6)
+    with pytest.raises(ValueError, match="set_alpha_to_one=False is for discrete grids"):
+        make_sampling_grid(schedule, 10, "karras", set_alpha_to_one=False)
+    model = lambda x, t: jnp.zeros_like(x)  # noqa: E731
+    x = jnp.zeros((2, 3))
+    with pytest.raises(ValueError, match=r"noises must have shape \(10, 2, 3\)"):
+        sample(None, make_sampler("ddpm"), grid, model, x.shape, parameterization="eps",
+               x_init=x, noises=jnp.zeros((9, 2, 3)))  # fmt: skip
+    with pytest.raises(ValueError, match="noises given to a deterministic sampler"):
+        sample(None, make_sampler("ddim"), grid, model, x.shape, parameterization="eps",
+               x_init=x, noises=jnp.zeros((10, 2, 3)))  # fmt: skip
+    with pytest.raises(ValueError, match="variance must be one of"):
+        DDPM(variance="learned")
+    with pytest.raises(ValueError, match="exclude each other"):
+        one = jnp.ones(())
+        ddpm_update(x, x, one, one, one, one, one, x, jnp.zeros_like(x), fixed_large=True)

@@ -11,6 +11,8 @@ ANCHORS = {
     "leading": [900, 800, 700, 600, 500, 400, 300, 200, 100, 0],
     "trailing": [999, 899, 799, 699, 599, 499, 399, 299, 199, 99],
     "linspace": [999, 888, 777, 666, 555, 444, 333, 222, 111, 0],
+    # diffusers' multistep schedulers (DPMSolverMultistepScheduler, timestep_spacing="linspace")
+    "linspace_skip_zero": [999, 899, 799, 699, 599, 500, 400, 300, 200, 100],
 }
 
 
@@ -24,6 +26,10 @@ def test_spacings_match_anchors(kind):
 @pytest.mark.parametrize("kind", spacing.SPACINGS)
 @pytest.mark.parametrize("n", [1, 7, 50, 1000])
 def test_spacings_are_distinct_descending_and_in_range(kind, n):
+    if kind == "linspace_skip_zero" and n == 1000:  # 1,001 points rounded onto 1,000 steps
+        with pytest.raises(ValueError, match="repeats a step"):
+            spacing.timestep_spacing(1000, n, kind)
+        return
     got = spacing.timestep_spacing(1000, n, kind)
     assert len(got) == n and np.all(np.diff(got) < 0) and got.min() >= 0 and got.max() < 1000
 
@@ -33,6 +39,16 @@ def test_spacing_errors():
         spacing.timestep_spacing(1000, 10, "uniform")
     with pytest.raises(ValueError, match=r"num_steps must be in \[1, 1000\], got 0"):
         spacing.timestep_spacing(1000, 0)
+    with pytest.raises(ValueError, match="steps_offset applies to the leading spacing only"):
+        spacing.timestep_spacing(1000, 10, "trailing", steps_offset=1)
+    with pytest.raises(ValueError, match="beyond the 1000 training steps"):
+        spacing.timestep_spacing(1000, 10, "leading", steps_offset=100)
+
+
+def test_leading_spacing_with_an_offset_is_stable_diffusions():
+    # diffusers' DDIMScheduler with steps_offset=1, as Stable Diffusion's configs set it.
+    got = spacing.timestep_spacing(1000, 10, "leading", steps_offset=1)
+    assert got.tolist() == [901, 801, 701, 601, 501, 401, 301, 201, 101, 1]
 
 
 def test_respace_keeps_alpha_bar_at_the_chosen_steps():
