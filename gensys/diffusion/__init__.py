@@ -31,6 +31,7 @@ from gensys.diffusion.likelihood import (
     vlb_term,
 )
 from gensys.diffusion.losses import diffusion_loss, eps_prediction_loss, sample_timesteps
+from gensys.diffusion.ode_likelihood import divergence, ode_log_density, ode_nll_nats
 from gensys.diffusion.parameterization import (
     PARAMETERIZATIONS,
     WEIGHTINGS,
@@ -152,5 +153,8 @@ __all__ = [
     "to_x0_and_eps",
     "training_target",
     "vlb_bits_per_dim",
+    "divergence",
+    "ode_log_density",
+    "ode_nll_nats",
     "vlb_term",
 ]

@@ -20,6 +20,7 @@ from gensys.diffusion.denoiser import THRESHOLDS, make_threshold
 from gensys.diffusion.guidance import drop_labels, guided_model_fn
 from gensys.diffusion.likelihood import vlb_bits_per_dim
 from gensys.diffusion.losses import diffusion_loss
+from gensys.diffusion.ode_likelihood import DIVERGENCES, ode_nll_nats
 from gensys.diffusion.parameterization import Prediction, check_parameterization
 from gensys.diffusion.sample_loop import GRIDS, SAMPLERS, make_sampler, make_sampling_grid, sample
 from gensys.diffusion.schedules import make_schedule
@@ -73,6 +74,10 @@ class DDPMConfig:
     grad_clip_norm: float = 1.0
     ema_decay: float = 0.9995
     eval_bpd: bool = False
+    # The exact NLL by the probability-flow ODE (gensys.diffusion.ode_likelihood), dequantized
+    # to the data's levels: ode_nll_nats and ode_bpd, with this many Heun steps (0: off).
+    eval_ode_steps: int = 0
+    eval_ode_divergence: str = "exact"  # or hutchinson (one probe per image)
     compute_dtype: str = "float32"
     # The UNet's convolutions with their fast XLA:CPU backward pass (gensys.nets.tap_conv):
     # training needs only reverse mode; XLA's own convolutions are kept off the CPU anyway.
@@ -106,6 +111,11 @@ def _check(config: DDPMConfig, sampler: SamplerConfig, spec: DatasetSpec) -> Non
             f"compute_dtype must be one of {sorted(_DTYPES)}, got {config.compute_dtype!r}"
         )
     check_parameterization(config.parameterization)
+    if config.eval_ode_steps < 0 or config.eval_ode_divergence not in DIVERGENCES:
+        raise ValueError(
+            f"eval_ode_steps must be >= 0 and eval_ode_divergence one of {DIVERGENCES}, got "
+            f"{config.eval_ode_steps}, {config.eval_ode_divergence!r}"
+        )
     if config.class_conditional and spec.num_classes is None:
         raise ValueError("class_conditional=True needs a labelled dataset")
     if config.label_dropout and not config.class_conditional:
@@ -223,6 +233,13 @@ def make_ddpm_recipe(
                 num_levels=spec.num_levels,
             )  # fmt: skip
             metrics.update(bound)
+        if config.eval_ode_steps:
+            ode = ode_nll_nats(
+                jax.random.fold_in(bpd_key, 1), schedule, predicting(model_fn), batch["image"],
+                num_levels=spec.num_levels, num_steps=config.eval_ode_steps,
+                divergence_kind=config.eval_ode_divergence,
+            )  # fmt: skip
+            metrics.update({f"ode_{name}": value for name, value in ode.items()})
         return metrics
 
     def sample_fn(state: TrainState, key: jax.Array, num: int) -> jax.Array:

@@ -35,7 +35,7 @@ MAY_CHANGE = frozenset({
     "data.dir", "data.cache_dir", "data.download",
     # evaluation and sampling
     "eval.*", "sampler.*", "model.iwae_samples", "model.iwae_chunk", "model.cached_sampling",
-    "model.eval_bpd",
+    "model.eval_bpd", "model.eval_ode_steps", "model.eval_ode_divergence",
     # the optimizer's step sizes (lowering them is how a diverged run is resumed)
     "model.learning_rate", "model.g_learning_rate", "model.d_learning_rate",
     "model.encoder_learning_rate", "model.warmup_steps", "model.decay_steps",

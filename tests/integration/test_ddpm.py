@@ -104,7 +104,10 @@ def test_command_line_train_eval_sample(tmp_path, data_cache):
     # Resuming is checked bit for bit in process above; each subprocess here costs
     # ~17 s of start-up (imports, data, tracing), so the CLI runs each mode once.
     run("--config.train.num_steps=3")
-    run("--mode=eval", "--config.train.num_steps=3", "--config.model.eval_bpd=True")
+    run(
+        "--mode=eval", "--config.train.num_steps=3", "--config.model.eval_bpd=True",
+        "--config.model.eval_ode_steps=2",
+    )  # fmt: skip
     run(
         "--mode=sample",
         "--config.train.num_steps=3",
@@ -115,6 +118,9 @@ def test_command_line_train_eval_sample(tmp_path, data_cache):
     assert [r["step"] for r in records if "eval/loss" in r] == [3, 3]
     bpd = [r for r in records if "eval/bpd" in r]
     assert len(bpd) == 1 and np.isfinite(bpd[0]["eval/bpd"]) and bpd[0]["eval/bpd"] > 0
+    # The probability-flow ODE's NLL is reported (its values on a 3-step model integrated
+    # by one Heun step mean nothing; tests/unit/test_ode_likelihood.py checks them).
+    assert np.isfinite(bpd[0]["eval/ode_nll_nats"]) and np.isfinite(bpd[0]["eval/ode_bpd"])
     assert (tmp_path / "samples" / "sample_0000003_dpmpp_2m_4steps.png").exists()
     assert (
         sorted(p.name for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit())[-1] == "3"
