@@ -96,6 +96,17 @@ def get_diffusion_config() -> ml_collections.ConfigDict:
     return config
 
 
+def get_flow_matching_config() -> ml_collections.ConfigDict:
+    """The base config with every flow-matching model and sampler field at its default."""
+    from gensys.recipes.flow_matching import FlowMatchingConfig, FlowSamplerConfig
+
+    config = get_base_config()
+    config.family = "flow_matching"
+    config.model = config_dict_of(FlowMatchingConfig())
+    config.sampler = config_dict_of(FlowSamplerConfig())
+    return config
+
+
 def get_vae_config() -> ml_collections.ConfigDict:
     """The base config with every VAE / autoencoder model field at its default."""
     from gensys.recipes.vae import VAEConfig

@@ -157,6 +157,22 @@ def ode_log_density(
     return prior + integral
 
 
+def dequantized_nll_nats(
+    key: jax.Array, log_density: Callable[..., jax.Array], x: jax.Array, *, num_levels: int
+) -> dict[str, jax.Array]:
+    """The uniform-dequantization bound on ``-log P(x)`` of images ``x [B, ...]`` on
+    ``num_levels`` levels in ``[-1, 1]`` from a continuous ``log_density(y, key) -> (B,)``
+    (module docstring): ``{"nll_nats", "bpd"}``, each ``(B,)``."""
+    if num_levels < 2:
+        raise ValueError(f"num_levels must be >= 2, got {num_levels}")
+    noise_key, density_key = jax.random.split(key)
+    delta = 2.0 / (num_levels - 1)
+    y = x + delta * (jax.random.uniform(noise_key, x.shape, x.dtype) - 0.5)
+    dims = math.prod(x.shape[1:])
+    nll = -log_density(y, density_key) - dims * math.log(delta)
+    return {"nll_nats": nll, "bpd": nll / (dims * math.log(2.0))}
+
+
 def ode_nll_nats(
     key: jax.Array,
     schedule: NoiseSchedule,
@@ -168,17 +184,13 @@ def ode_nll_nats(
     divergence_kind: str = "exact",
     parameterization: str | None = None,
 ) -> dict[str, jax.Array]:
-    """The dequantized bound on ``-log P(x)`` of images ``x [B, ...]`` on ``num_levels``
-    levels in ``[-1, 1]`` (module docstring): ``{"nll_nats", "bpd"}``, each ``(B,)``."""
-    if num_levels < 2:
-        raise ValueError(f"num_levels must be >= 2, got {num_levels}")
-    noise_key, probe_key = jax.random.split(key)
-    delta = 2.0 / (num_levels - 1)
-    y = x + delta * (jax.random.uniform(noise_key, x.shape, x.dtype) - 0.5)
-    log_p = ode_log_density(
-        schedule, model_fn, y, num_steps=num_steps, divergence_kind=divergence_kind,
-        key=probe_key, parameterization=parameterization,
-    )  # fmt: skip
-    dims = math.prod(x.shape[1:])
-    nll = -log_p - dims * math.log(delta)
-    return {"nll_nats": nll, "bpd": nll / (dims * math.log(2.0))}
+    """:func:`ode_log_density` as the dequantized bound on ``-log P(x)`` of images ``x`` on
+    ``num_levels`` levels (:func:`dequantized_nll_nats`)."""
+
+    def log_density(y, probe_key):
+        return ode_log_density(
+            schedule, model_fn, y, num_steps=num_steps, divergence_kind=divergence_kind,
+            key=probe_key, parameterization=parameterization,
+        )  # fmt: skip
+
+    return dequantized_nll_nats(key, log_density, x, num_levels=num_levels)

@@ -10,6 +10,11 @@ from gensys.data.datasets import DatasetSpec, get_spec
 from gensys.recipes.autoregressive import AutoregressiveConfig, make_autoregressive_recipe
 from gensys.recipes.diffusion import DDPMConfig, SamplerConfig, make_ddpm_recipe
 from gensys.recipes.flow import FlowConfig, make_flow_recipe
+from gensys.recipes.flow_matching import (
+    FlowMatchingConfig,
+    FlowSamplerConfig,
+    make_flow_matching_recipe,
+)
 from gensys.recipes.gan import GANConfig, make_gan_recipe
 from gensys.recipes.pix2pix import Pix2PixConfig, make_pix2pix_recipe
 from gensys.recipes.recipe import Recipe
@@ -31,6 +36,8 @@ class Family:
 
 FAMILIES: dict[str, Family] = {
     "ddpm": Family(DDPMConfig, make_ddpm_recipe, SamplerConfig),
+    # flow matching / rectified flow on the same UNet, sampled by an ODE solver
+    "flow_matching": Family(FlowMatchingConfig, make_flow_matching_recipe, FlowSamplerConfig),
     "vae": Family(VAEConfig, make_vae_recipe),  # VAE, conditional VAE and autoencoder
     "gan": Family(GANConfig, make_gan_recipe),  # MLP GAN, DCGAN, cGAN, LSGAN, WGAN(-GP), hinge
     "pix2pix": Family(Pix2PixConfig, make_pix2pix_recipe),  # paired image-to-image

@@ -84,6 +84,23 @@ def stored_config(workdir: str | os.PathLike) -> dict[str, Any] | None:
     return json.loads(path.read_text())
 
 
+def family_defaults(family: str) -> dict[str, Any]:
+    """``{"model.<field>": default, "sampler.<field>": default}`` of ``family``'s typed
+    sections, as :func:`flatten` stores values (empty for an unknown family)."""
+    from gensys.recipes.registry import FAMILIES  # the engine sits above the recipes
+
+    entry = FAMILIES.get(family)
+    if entry is None:
+        return {}
+    sections = {"model": entry.config_cls()}
+    if entry.sampler_cls is not None:
+        sections["sampler"] = entry.sampler_cls()
+    tree = json.loads(json.dumps(
+        {k: dataclasses.asdict(v) for k, v in sections.items()}, default=_jsonable))  # fmt: skip
+    return {f"{section}.{name}": value for section, fields in tree.items()
+            for name, value in fields.items()}  # fmt: skip
+
+
 def check_unchanged(workdir: str | os.PathLike, config: ExperimentConfig) -> None:
     """Raises :class:`ConfigChangedError` when ``config`` differs from the one stored in
     ``workdir`` in a field outside :data:`MAY_CHANGE`; nothing stored: nothing to check."""
@@ -91,17 +108,23 @@ def check_unchanged(workdir: str | os.PathLike, config: ExperimentConfig) -> Non
     if stored is None:
         return
     now = flatten(config)
+    # A field the stored config lacks (one added to gensys since that run) is unchanged
+    # while it keeps its default: the run was trained with the behaviour the default gives.
+    defaults = {k: v for k, v in family_defaults(config.family).items() if k not in stored}
+    effective = {**defaults, **stored}
     changed = sorted(
         name
-        for name in set(stored) | set(now)
-        if stored.get(name, _MISSING) != now.get(name, _MISSING) and not may_change(name)
+        for name in set(effective) | set(now)
+        if effective.get(name, _MISSING) != now.get(name, _MISSING) and not may_change(name)
     )
     if changed:
-        lines = [
-            f"  {name}: {stored.get(name, _MISSING)!r} (stored) -> "
-            f"{now.get(name, _MISSING)!r} (now)"
-            for name in changed
-        ]
+
+        def was(name):
+            if name in defaults:
+                return f"<absent, so its default {defaults[name]!r}> (stored)"
+            return f"{stored.get(name, _MISSING)!r} (stored)"
+
+        lines = [f"  {name}: {was(name)} -> {now.get(name, _MISSING)!r} (now)" for name in changed]
         raise ConfigChangedError(
             f"{workdir} was trained with another config; {len(changed)} field(s) that change "
             f"the model or its objective differ from {Path(workdir) / CONFIG_NAME}:\n"
