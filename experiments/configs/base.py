@@ -96,6 +96,17 @@ def get_diffusion_config() -> ml_collections.ConfigDict:
     return config
 
 
+def get_edm_config() -> ml_collections.ConfigDict:
+    """The base config with every EDM model and sampler field at its default."""
+    from gensys.recipes.edm import EDMConfig, EDMSamplerConfig
+
+    config = get_base_config()
+    config.family = "edm"
+    config.model = config_dict_of(EDMConfig())
+    config.sampler = config_dict_of(EDMSamplerConfig())
+    return config
+
+
 def get_flow_matching_config() -> ml_collections.ConfigDict:
     """The base config with every flow-matching model and sampler field at its default."""
     from gensys.recipes.flow_matching import FlowMatchingConfig, FlowSamplerConfig

@@ -17,6 +17,8 @@ from gensys.diffusion.denoiser import (
     make_denoiser,
     make_threshold,
 )
+from gensys.diffusion.edm import edm_loss, edm_sample, preconditioning
+from gensys.diffusion.flow_matching import flow_log_density, flow_matching_loss, sample_ode
 from gensys.diffusion.grid import (
     SamplingGrid,
     discrete_grid,
@@ -154,6 +156,12 @@ __all__ = [
     "training_target",
     "vlb_bits_per_dim",
     "divergence",
+    "edm_loss",
+    "edm_sample",
+    "flow_log_density",
+    "flow_matching_loss",
+    "preconditioning",
+    "sample_ode",
     "ode_log_density",
     "ode_nll_nats",
     "vlb_term",

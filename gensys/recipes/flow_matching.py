@@ -28,15 +28,9 @@ from gensys.diffusion.flow_matching import (
     sample_ode,
 )
 from gensys.diffusion.ode_likelihood import DIVERGENCES, dequantized_nll_nats
-from gensys.nets.unet import UNet
 from gensys.recipes.recipe import Recipe
-from gensys.recipes.state import (
-    TrainState,
-    apply_gradients,
-    fresh_train_state,
-    make_optimizer,
-    masked_mean,
-)
+from gensys.recipes.state import TrainState
+from gensys.recipes.unet_regression import make_unet, unet_training
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,18 +88,7 @@ def make_flow_matching_recipe(
     """Builds the flow-matching recipe for images of ``spec.image_shape``."""
     sampler = sampler or FlowSamplerConfig()
     _check(config, sampler)
-    net = UNet(
-        channels=config.channels,
-        channel_mults=tuple(config.channel_mults),
-        num_res_blocks=config.num_res_blocks,
-        attention_resolutions=tuple(config.attention_resolutions),
-        dropout=config.dropout,
-        fast_cpu_gradients=config.fast_cpu_gradients,
-    )
-    optimizer = make_optimizer(
-        config.learning_rate, warmup_steps=config.warmup_steps,
-        grad_clip_norm=config.grad_clip_norm,
-    )  # fmt: skip
+    net = make_unet(config)
 
     def velocity(params, **kwargs):
         def fn(x_t, t):
@@ -113,28 +96,16 @@ def make_flow_matching_recipe(
 
         return fn
 
-    def init(key: jax.Array, batch: dict) -> TrainState:
-        x = jnp.zeros_like(batch["image"])
-        params = net.init({"params": key}, x, jnp.zeros((x.shape[0],), jnp.float32))
-        return fresh_train_state(params, optimizer)
-
     def loss_of(key, velocity_fn, images):
         return flow_matching_loss(
             key, velocity_fn, images, sigma_min=config.sigma_min,
             time_distribution=config.time_distribution,
         )  # fmt: skip
 
-    def train_step(state: TrainState, batch: dict, key: jax.Array):
-        loss_key, dropout_key = jax.random.split(key)
+    def training_loss(params, images, key, rngs):
+        return loss_of(key, velocity(params, train=True, rngs=rngs), images)
 
-        def loss_fn(params):
-            fn = velocity(params, train=True, rngs={"dropout": dropout_key})
-            return masked_mean(loss_of(loss_key, fn, batch["image"]), batch["mask"])
-
-        loss, grads = jax.value_and_grad(loss_fn)(state.params)
-        new_state = apply_gradients(state, grads, optimizer, config.ema_decay)
-        grad_norm = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in jax.tree.leaves(grads)))
-        return new_state, {"train/loss": loss, "train/grad_norm": grad_norm}
+    init, train_step = unet_training(net, config, training_loss)
 
     def eval_step(state: TrainState, batch: dict, key: jax.Array) -> dict:
         loss_key, nll_key = jax.random.split(key)

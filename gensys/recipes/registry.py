@@ -9,6 +9,7 @@ from typing import Any
 from gensys.data.datasets import DatasetSpec, get_spec
 from gensys.recipes.autoregressive import AutoregressiveConfig, make_autoregressive_recipe
 from gensys.recipes.diffusion import DDPMConfig, SamplerConfig, make_ddpm_recipe
+from gensys.recipes.edm import EDMConfig, EDMSamplerConfig, make_edm_recipe
 from gensys.recipes.flow import FlowConfig, make_flow_recipe
 from gensys.recipes.flow_matching import (
     FlowMatchingConfig,
@@ -36,7 +37,8 @@ class Family:
 
 FAMILIES: dict[str, Family] = {
     "ddpm": Family(DDPMConfig, make_ddpm_recipe, SamplerConfig),
-    # flow matching / rectified flow on the same UNet, sampled by an ODE solver
+    # EDM (Karras et al. 2022) and flow matching / rectified flow on the same UNet
+    "edm": Family(EDMConfig, make_edm_recipe, EDMSamplerConfig),
     "flow_matching": Family(FlowMatchingConfig, make_flow_matching_recipe, FlowSamplerConfig),
     "vae": Family(VAEConfig, make_vae_recipe),  # VAE, conditional VAE and autoencoder
     "gan": Family(GANConfig, make_gan_recipe),  # MLP GAN, DCGAN, cGAN, LSGAN, WGAN(-GP), hinge
