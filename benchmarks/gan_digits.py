@@ -129,23 +129,27 @@ def render(out: Path, dataset: str, floor: dict) -> str:
     rows_dir = out / f"gan_{dataset}" / "rows"
     rows = [json.loads(p.read_text()) for p in sorted(rows_dir.glob("*.json"))]
     lines = [
-        "| config | generator | steps | steps/s | FD | KID | precision | recall "
+        "| config | generator | budget | steps | steps/s | FD | KID | precision | recall "
         "| FD / floor | label agreement |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         speed = r["median_steps_per_sec"]
+        budget = (
+            f"{r['max_seconds'] / 60:.0f} min, {r['devices']} device(s)" if r["max_seconds"]
+            else f"{r['num_steps']:,} steps, {r['devices']} device(s)"
+        )  # fmt: skip
         for which in ("ema", "raw"):
             s = r[which]
             agreement = f"{s['label_agreement']:.3f}" if "label_agreement" in s else ""
             lines.append(
-                f"| {r['config']} | {which} | {r['steps']:,} | "
+                f"| {r['config']} | {which} | {budget} | {r['steps']:,} | "
                 f"{'' if speed is None else f'{speed:.2f}'} | {s['frechet']:.2f} | "
                 f"{s['kid']:.2f} +- {s['kid_std']:.2f} | {s['precision']:.3f} | "
                 f"{s['recall']:.3f} | {s['frechet'] / floor['frechet']:.2f} | {agreement} |"
             )
     lines.append(
-        f"| real held-out images (the floor) | | | | {floor['frechet']:.2f} | "
+        f"| real held-out images (the floor) | | | | | {floor['frechet']:.2f} | "
         f"{floor['kid']:.2f} +- {floor['kid_std']:.2f} | {floor['precision']:.3f} "
         f"| {floor['recall']:.3f} | 1.00 | {floor['accuracy']:.3f} (accuracy) |"
     )
@@ -172,7 +176,9 @@ def render(out: Path, dataset: str, floor: dict) -> str:
         f"lower is better; not FID), KID, k-NN precision and recall (k = 3). The floor row "
         f"scores the held-out real images: what a perfect model gets at this count. "
         f"`ema` is the averaged generator that `sample` draws, `raw` the trained one. "
-        f"steps/s: the run's median.\n\n"
+        f"budget: the run's time limit (`train.max_seconds`) or length, and its XLA devices; "
+        f"runs of one device were pinned to one core (`taskset`), two at a time on the two "
+        f"cores. steps/s: the run's median.\n\n"
     )
     footer = f"\nSamples (first 100 of each): {pictures}.\n"
     return header + "\n".join(lines) + "\n" + footer
