@@ -187,6 +187,27 @@ class Engine:
             means = self.recipe.finalize_eval(means)
         return {f"eval/{name}": value for name, value in means.items()}
 
+    def per_example(
+        self,
+        state: LoopState,
+        batches: Iterator[dict[str, np.ndarray]],
+        key: jax.Array,
+        metric: str,
+    ) -> np.ndarray:
+        """One eval metric per unmasked example, in order (e.g. each image's ``nll_nats``),
+        from the same compiled eval step and keys as :meth:`evaluate`."""
+        values = []
+        for i, batch in enumerate(batches):
+            global_batch = sharding.shard_batch(batch, self.mesh)
+            out = self._eval_step(state.model, global_batch, jax.random.fold_in(key, i))
+            if metric not in out:
+                raise KeyError(
+                    f"the {self.recipe.name} recipe reports no {metric!r}: {sorted(out)}"
+                )
+            mask = to_host(global_batch["mask"]).astype(bool)
+            values.append(to_host(out[metric]).astype(np.float64)[mask])
+        return np.concatenate(values) if values else np.zeros((0,))
+
     def sample(self, state: LoopState, key: jax.Array, num: int) -> np.ndarray:
         """``num`` samples ``[num, H, W, C]`` in ``[-1, 1]`` as a host array."""
         fn = self._sample_sharded if num % self.mesh.size == 0 else self._sample_replicated

@@ -1,0 +1,97 @@
+"""Per-image likelihoods of any trained family, and their use as outlier detectors.
+
+Every gensys family with a likelihood reports ``nll_nats`` per example in its evaluation
+(:mod:`gensys.eval.likelihood`: an exact value of, or an upper bound on, ``-log P(x)`` of the
+image on its levels): flows (uniform dequantization), VAEs (IWAE), the autoregressive models
+(exact), DDPM (the variational bound with ``model.eval_bpd``; its probability-flow ODE with
+``model.eval_ode_steps``, as ``ode_nll_nats``) and flow matching (its ODE, with
+``model.eval_ode_steps``). :func:`image_nll` runs that evaluation over any images, so one
+call scores any of them:
+
+    nll = image_nll(engine, state, images, key, num_levels=17)
+
+:func:`outlier_aurocs` turns the scores into the AUROC of telling held-out data from
+non-data (:func:`gensys.eval.outliers.outlier_sets`: noise, inverted, shifted, or any
+given set) with two scores: the likelihood itself, ``log p(x)``, and the typicality
+correction of Nalisnick et al. (2019), ``-| -log p(x) - mean training NLL |``, which flags
+inputs that are *more* likely than data is, as smooth or shifted images can be for
+likelihood models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import jax
+import numpy as np
+
+from gensys.data.batches import to_model_input
+from gensys.eval.outliers import auroc
+from gensys.train.engine import Engine, LoopState
+
+
+def image_batches(
+    images: np.ndarray,
+    num_levels: int,
+    representation: str,
+    batch_size: int,
+    labels: np.ndarray | None = None,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Batches of integer-level ``images [N, H, W, C]`` as the data pipeline makes them
+    (``image``, ``label``, ``mask``), the last one padded and masked."""
+    images = np.asarray(images)
+    if images.ndim != 4 or not np.issubdtype(images.dtype, np.integer):
+        raise ValueError(
+            f"images must be integer levels [N, H, W, C], got {images.dtype} {images.shape}"
+        )
+    if labels is None:
+        labels = np.zeros(len(images), np.int32)
+    for start in range(0, len(images), batch_size):
+        chunk = images[start : start + batch_size]
+        count = len(chunk)
+        pad = batch_size - count
+        x = to_model_input(np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), chunk.dtype)]),
+                           num_levels, representation)  # fmt: skip
+        y = np.concatenate([labels[start : start + count], np.zeros(pad, np.int32)]).astype(
+            np.int32
+        )
+        mask = np.concatenate([np.ones(count, np.float32), np.zeros(pad, np.float32)])
+        yield {"image": x, "label": y, "mask": mask}
+
+
+def image_nll(
+    engine: Engine,
+    state: LoopState,
+    images: np.ndarray,
+    key: jax.Array,
+    *,
+    num_levels: int,
+    labels: np.ndarray | None = None,
+    batch_size: int = 100,
+    metric: str = "nll_nats",
+) -> np.ndarray:
+    """``-log P(x)`` in nats (or the family's bound on it) of each image, ``(N,)``; ``metric``
+    names the eval metric (``ode_nll_nats`` for DDPM's ODE)."""
+    batches = image_batches(images, num_levels, engine.recipe.representation, batch_size, labels)
+    return engine.per_example(state, batches, key, metric)
+
+
+def typicality_scores(nll: np.ndarray, training_nll: np.ndarray) -> np.ndarray:
+    """``-|nll - mean(training_nll)|``: high for inputs as likely as the training data is,
+    low for those much less *or much more* likely (Nalisnick et al. 2019)."""
+    return -np.abs(np.asarray(nll) - float(np.mean(training_nll)))
+
+
+def outlier_aurocs(
+    inlier_nll: np.ndarray, outlier_nll: Mapping[str, np.ndarray], training_nll: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """``{kind: {"likelihood": AUROC, "typicality": AUROC}}`` of ranking the inliers above
+    each set of outliers by ``log p(x)`` and by :func:`typicality_scores`."""
+    inlier_typical = typicality_scores(inlier_nll, training_nll)
+    return {
+        kind: {
+            "likelihood": auroc(-np.asarray(inlier_nll), -np.asarray(nll)),
+            "typicality": auroc(inlier_typical, typicality_scores(nll, training_nll)),
+        }
+        for kind, nll in outlier_nll.items()
+    }
