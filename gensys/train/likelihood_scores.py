@@ -16,6 +16,11 @@ given set) with two scores: the likelihood itself, ``log p(x)``, and the typical
 correction of Nalisnick et al. (2019), ``-| -log p(x) - mean training NLL |``, which flags
 inputs that are *more* likely than data is, as smooth or shifted images can be for
 likelihood models.
+
+A class-conditional model (``class_conditional=True``: the conditional VAE, the gated
+PixelCNN) is also a classifier by Bayes' rule: :func:`class_log_likelihoods` scores each
+image under every label, and :func:`bayes_classify` takes
+``argmax_y log p(x | y) + log p(y)``.
 """
 
 from __future__ import annotations
@@ -95,3 +100,37 @@ def outlier_aurocs(
         }
         for kind, nll in outlier_nll.items()
     }
+
+
+def class_log_likelihoods(
+    engine: Engine,
+    state: LoopState,
+    images: np.ndarray,
+    key: jax.Array,
+    *,
+    num_levels: int,
+    num_classes: int,
+    batch_size: int = 100,
+    metric: str = "nll_nats",
+) -> np.ndarray:
+    """``log p(x | y)`` (or the family's bound on it) of each image under each label,
+    ``[N, num_classes]``: the conditional model's evaluation with the label set to ``y``."""
+    columns = []
+    for label in range(num_classes):
+        labels = np.full(len(images), label, np.int32)
+        nll = image_nll(engine, state, images, key, num_levels=num_levels, labels=labels,
+                        batch_size=batch_size, metric=metric)  # fmt: skip
+        columns.append(-nll)
+    return np.stack(columns, axis=1)
+
+
+def bayes_classify(
+    class_log_likelihood: np.ndarray, log_prior: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(predictions (N,), log p(y | x) [N, C])`` from ``log p(x | y) [N, C]`` and
+    ``log p(y)`` (uniform when omitted) by Bayes' rule."""
+    scores = np.asarray(class_log_likelihood, np.float64)
+    if log_prior is not None:
+        scores = scores + np.asarray(log_prior, np.float64)[None, :]
+    log_posterior = scores - np.logaddexp.reduce(scores, axis=1, keepdims=True)
+    return np.argmax(log_posterior, axis=1), log_posterior

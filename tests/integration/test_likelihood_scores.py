@@ -1,4 +1,5 @@
-"""One API for per-image likelihoods and outlier AUROCs, on a model trained here."""
+"""One API for per-image likelihoods, outlier AUROCs and Bayes classification, on models
+trained here."""
 
 import jax
 import numpy as np
@@ -10,11 +11,15 @@ from gensys.recipes.registry import build_recipe
 from gensys.train import sharding
 from gensys.train.engine import Engine
 from gensys.train.likelihood_scores import (
+    bayes_classify,
+    class_log_likelihoods,
     image_batches,
     image_nll,
     outlier_aurocs,
     typicality_scores,
 )
+
+STEPS_CVAE = 600
 
 
 def test_image_nll_and_outlier_aurocs_of_a_trained_fvsbn(data_cache):
@@ -53,3 +58,26 @@ def test_typicality_flags_inputs_more_likely_than_the_data():
     assert aurocs["smooth"] == {"likelihood": 0.0, "typicality": 1.0}
     with pytest.raises(ValueError, match="integer levels"):
         next(image_batches(np.zeros((2, 8, 8, 1), np.float32), 17, "levels", 4))
+
+
+def test_a_conditional_vae_classifies_by_bayes_rule(data_cache):
+    from experiments.configs.cvae_digits import get_config
+
+    spec = get_spec("digits")
+    train = load_split("digits", "train", cache_dir=data_cache)
+    test = load_split("digits", "test", cache_dir=data_cache)
+    model = dict(get_config().model)
+    recipe = build_recipe("vae", {**model, "iwae_samples": 16}, spec)
+    engine = Engine(recipe, sharding.make_mesh())
+    batches = list(image_batches(train.images, 17, recipe.representation, 100, train.labels))
+    state = engine.init(jax.random.key(0), sharding.shard_batch(batches[0], engine.mesh))
+    for i in range(STEPS_CVAE):
+        batch = sharding.shard_batch(batches[i % len(batches)], engine.mesh)
+        state, _ = engine.train_step(state, batch, jax.random.key(i))
+    log_lik = class_log_likelihoods(engine, state, test.images, jax.random.key(1),
+                                    num_levels=17, num_classes=10)  # fmt: skip
+    predictions, log_posterior = bayes_classify(log_lik)
+    np.testing.assert_allclose(np.exp(log_posterior).sum(1), 1.0, rtol=1e-9)
+    # Measured: 0.973 of the 297 test digits after 600 steps (IWAE with 16 samples per label);
+    # the digits feature network, a discriminative MLP, reaches 0.99.
+    assert float(np.mean(predictions == test.labels)) > 0.9
