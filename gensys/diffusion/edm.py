@@ -20,6 +20,11 @@ sigma`` with Heun's method over ``sigma_i = (s_max^(1/rho) + i/(N-1) (s_min^(1/r
 s_max^(1/rho)))^rho`` then 0, and with ``S_churn > 0`` first raises the level of each step
 inside ``[S_tmin, S_tmax]`` by ``gamma = min(S_churn / N, sqrt(2) - 1)`` with fresh noise of
 scale ``S_noise`` (the stochastic sampler); ``S_churn = 0`` is the deterministic one.
+
+The denoiser is a data prediction at ``x = x0 + sigma n`` (``alpha = 1``), so every gensys
+sampler (:func:`gensys.diffusion.sample` with ``parameterization="x0"``) also runs on the
+EDM levels through :func:`sampling_grid`, the model called with ``t = sigma``; its Heun is
+Algorithm 2 without churn.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import jax
 import jax.numpy as jnp
 
 from gensys import checks
-from gensys.diffusion.grid import karras_sigmas
+from gensys.diffusion.grid import SamplingGrid, karras_sigmas, make_grid
 
 NetFn = Callable[[jax.Array, jax.Array], jax.Array]  # F(c_in x [B, ...], c_noise (B,))
 Denoiser = Callable[[jax.Array, jax.Array], jax.Array]  # D(x [B, ...], sigma (B,))
@@ -144,3 +149,13 @@ def edm_sample(
     x, _ = jax.lax.scan(step, x, jnp.arange(num_steps - 1))
     x, _ = step(x, num_steps - 1, second_order=False)
     return x
+
+
+def sampling_grid(
+    num_steps: int, *, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0
+) -> SamplingGrid:
+    """The EDM levels then 0 as a :class:`~gensys.diffusion.grid.SamplingGrid` in
+    variance-exploding form (``alpha = 1``, ``sigma`` the level), the model called with
+    ``t = sigma``: ``denoiser(x, sigma)`` is its ``model_fn`` with ``parameterization="x0"``."""
+    sigmas = karras_sigmas(num_steps, sigma_min, sigma_max, rho)
+    return make_grid(sigmas, jnp.ones_like(jnp.asarray(sigmas)), sigmas, discrete=False)

@@ -14,7 +14,10 @@ second-order method), and the same ODE gives the exact log-density of a point (C
 div v(x_t, t) dt``.
 
 ``t`` may also be drawn logit-normal (Esser et al. 2024, "Scaling Rectified Flow
-Transformers", section 3.1: more training on the middle of the path). Reflow (Liu et al.
+Transformers", section 3.1: more training on the middle of the path). The straight path is
+``x_t = alpha_t x1 + sigma_t x0`` with ``alpha_t = t`` and ``sigma_t = 1 - t``, so every
+gensys sampler (:func:`gensys.diffusion.sample`: DDIM, DPM-Solver++, Euler, Heun) runs on it
+through :func:`sampling_grid` and :func:`velocity_as_data_prediction`. Reflow (Liu et al.
 2023, section 2.2) retrains on pairs ``(x0, ODE(x0))`` drawn from a trained model with
 :func:`sample_ode`, through ``flow_matching_loss``'s ``noise`` argument.
 """
@@ -28,6 +31,7 @@ import jax
 import jax.numpy as jnp
 
 from gensys import checks
+from gensys.diffusion.grid import SamplingGrid, make_grid
 from gensys.diffusion.ode_likelihood import DIVERGENCES, divergence
 
 VelocityFn = Callable[[jax.Array, jax.Array], jax.Array]  # (x [B, ...], t (B,)) -> [B, ...]
@@ -143,3 +147,24 @@ def flow_log_density(
     prior = -0.5 * jnp.sum(x0.reshape(batch, -1) ** 2, axis=-1) - 0.5 * dims * math.log(2 * math.pi)
     # integral = int_1^0 div dt = -int_0^1 div dt.
     return prior + integral
+
+
+def sampling_grid(num_steps: int) -> SamplingGrid:
+    """The straight path as a :class:`~gensys.diffusion.grid.SamplingGrid`: ``num_steps + 1``
+    uniform times from 0 (noise: ``alpha = 0``, ``sigma = 1``) to 1 (the data), the model
+    called with ``t`` itself."""
+    if num_steps < 1:
+        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+    t = jnp.linspace(0.0, 1.0, num_steps + 1)
+    return make_grid(t, t, 1.0 - t, discrete=False)
+
+
+def velocity_as_data_prediction(velocity_fn: VelocityFn) -> VelocityFn:
+    """The data prediction ``x1_hat = x_t + (1 - t) v(x_t, t)`` of a velocity model, for
+    :func:`gensys.diffusion.sample` with ``parameterization="x0"`` on :func:`sampling_grid`
+    (with ``sigma_min = 0``: ``x_t = t x1 + (1 - t) x0`` and ``v = x1 - x0``)."""
+
+    def data_prediction(x: jax.Array, t: jax.Array) -> jax.Array:
+        return x + _expand(1.0 - t.astype(x.dtype), x) * velocity_fn(x, t)
+
+    return data_prediction

@@ -155,6 +155,11 @@ def sample(
             f"init, step), got {type(sampler).__name__}"
         )
     shape = tuple(int(s) for s in shape)
+    if isinstance(sampler, Euler | Heun) and float(grid.alpha[0]) == 0.0:
+        raise ValueError(
+            f"{type(sampler).__name__} steps in x / alpha, which a grid starting at alpha = 0 "
+            "(zero terminal SNR, flow matching's t = 0) cannot: use DDIM or DPM-Solver++ there"
+        )
     orders = jnp.asarray(sampler.step_orders(grid))
     if noises is not None:
         expected = (grid.num_steps, *shape)
