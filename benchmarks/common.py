@@ -146,3 +146,18 @@ def machine() -> str:
     import jax
 
     return f"{platform.processor() or platform.machine()}, {jax.devices()[0].platform}"
+
+
+def ended(workdir: Path) -> bool:
+    """Whether the run in ``workdir`` finished: its end-of-run record is complete at its
+    latest checkpoint (a run ended by ``train.max_seconds`` is not trained again)."""
+    import json
+
+    from gensys.train.end_of_run import RECORD_NAME, EndOfRunRecord
+
+    record = workdir / RECORD_NAME
+    if not record.is_file():
+        return False
+    step = json.loads(record.read_text()).get("step", -1)
+    checkpoints = [int(p.name) for p in (workdir / "checkpoints").glob("*") if p.name.isdigit()]
+    return bool(checkpoints) and max(checkpoints) == step and EndOfRunRecord(workdir, step).complete

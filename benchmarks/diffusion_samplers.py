@@ -7,8 +7,8 @@ Loads the latest checkpoint of a DDPM trained with
 samples with each sampler at each budget of model evaluations (NFE), and scores
 them by the Frechet distance between hidden features of a small digits
 classifier (:mod:`gensys.eval.digits_classifier`) on the samples and on the
-1,500 training digits: a "digits FD", not FID (gensys has no Inception
-network; issue 8 brings the evaluation suite). The real-data floor is the FD
+1,500 training digits: a "digits FD", not FID (an Inception network means little on
+8x8 digits). The real-data floor is the FD
 of the 297 held-out test digits against the same training statistics.
 
 Throughput is samples per second of the compiled sampler (compile time is

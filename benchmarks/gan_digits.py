@@ -38,7 +38,7 @@ from pathlib import Path
 
 from absl import app, flags, logging
 
-from benchmarks.common import experiment_config, start_runtime
+from benchmarks.common import ended, experiment_config, start_runtime
 
 _CONFIGS = flags.DEFINE_list(
     "configs", ["dcgan_digits", "cgan_digits", "lsgan_digits", "wgangp_digits"], ""
@@ -55,19 +55,6 @@ _CPU_DEVICES = flags.DEFINE_integer("cpu_devices", 2, "XLA host devices on CPU."
 _RENDER_ONLY = flags.DEFINE_bool("render_only", False, "Only rebuild the table from the rows.")
 
 SCORES = ("frechet", "kid", "kid_std", "precision", "recall")
-
-
-def ended(workdir: Path) -> bool:
-    """Whether the run in ``workdir`` finished: its end-of-run record is complete at its
-    latest checkpoint (a run ended by ``train.max_seconds`` is not trained again)."""
-    from gensys.train.end_of_run import RECORD_NAME, EndOfRunRecord
-
-    record = workdir / RECORD_NAME
-    if not record.is_file():
-        return False
-    step = json.loads(record.read_text()).get("step", -1)
-    checkpoints = [int(p.name) for p in (workdir / "checkpoints").glob("*") if p.name.isdigit()]
-    return bool(checkpoints) and max(checkpoints) == step and EndOfRunRecord(workdir, step).complete
 
 
 def score_run(name: str, reference, held_out_count: int, rows: Path, pictures: Path) -> dict:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gensys.diffusion.denoiser import ModelFn, make_denoiser
 from gensys.diffusion.grid import SamplingGrid, discrete_grid, karras_grid
@@ -155,7 +156,10 @@ def sample(
             f"init, step), got {type(sampler).__name__}"
         )
     shape = tuple(int(s) for s in shape)
-    if isinstance(sampler, Euler | Heun) and float(grid.alpha[0]) == 0.0:
+    # Read on the host: inside a jit trace even an operation on a constant is staged.
+    concrete = not isinstance(grid.alpha, jax.core.Tracer)
+    starts_at_zero = concrete and float(np.asarray(grid.alpha)[0]) == 0.0
+    if isinstance(sampler, Euler | Heun) and starts_at_zero:
         raise ValueError(
             f"{type(sampler).__name__} steps in x / alpha, which a grid starting at alpha = 0 "
             "(zero terminal SNR, flow matching's t = 0) cannot: use DDIM or DPM-Solver++ there"
