@@ -36,6 +36,12 @@ ACCOUNTING = {
         "upper bound (variational): L_prior + sum_t L_t + L_0, L_0 a discretized Gaussian over "
         "the L levels; one x_t draw per term, T network calls per image"
     ),
+    "flow_matching": (
+        "upper bound (uniform dequantization) on the exact density of its ODE: -log P(k) <= "
+        "E_u[-log p(y)] - D log delta, with model.eval_ode_steps Heun steps (exact or "
+        "Hutchinson divergence); one u draw per image; none without model.eval_ode_steps"
+    ),
+    "edm": "none reported: EDM's evaluation gives its denoising loss",
     "gan": "none: a GAN defines no density",
     "pix2pix": "none: a conditional GAN translator defines no density",
     "text2image": "none: a text-conditioned GAN defines no density",
