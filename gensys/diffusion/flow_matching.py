@@ -32,7 +32,7 @@ import jax.numpy as jnp
 
 from gensys import checks
 from gensys.diffusion.grid import SamplingGrid, make_grid
-from gensys.diffusion.ode_likelihood import DIVERGENCES, divergence
+from gensys.diffusion.ode_likelihood import check_divergence, divergence
 
 VelocityFn = Callable[[jax.Array, jax.Array], jax.Array]  # (x [B, ...], t (B,)) -> [B, ...]
 TIME_DISTRIBUTIONS = ("uniform", "logit_normal")
@@ -121,10 +121,7 @@ def flow_log_density(
     """``log p_1(x)`` per example ``(B,)`` in nats, by Heun's method backwards from ``t = 1``
     to ``0`` on the augmented ODE (module docstring; the divergence as in
     :mod:`gensys.diffusion.ode_likelihood`)."""
-    if divergence_kind not in DIVERGENCES:
-        raise ValueError(f"divergence_kind must be one of {DIVERGENCES}, got {divergence_kind!r}")
-    if divergence_kind == "hutchinson" and key is None:
-        raise ValueError("the hutchinson divergence needs a key for its probes")
+    check_divergence(divergence_kind, key)
     checks.check_floating(x, "x")
     probe = None if divergence_kind == "exact" else jax.random.normal(key, x.shape, x.dtype)
     times = jnp.linspace(1.0, 0.0, num_steps + 1, dtype=x.dtype)

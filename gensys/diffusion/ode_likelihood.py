@@ -50,6 +50,14 @@ from gensys.diffusion.schedules import NoiseSchedule
 DIVERGENCES = ("exact", "hutchinson")
 
 
+def check_divergence(kind: str, key: jax.Array | None) -> None:
+    """``ValueError`` unless ``kind`` is one of :data:`DIVERGENCES` (Hutchinson's with a key)."""
+    if kind not in DIVERGENCES:
+        raise ValueError(f"divergence_kind must be one of {DIVERGENCES}, got {kind!r}")
+    if kind == "hutchinson" and key is None:
+        raise ValueError("the hutchinson divergence needs a key for its probes")
+
+
 def divergence(
     fn: Callable[[jax.Array], jax.Array], y: jax.Array, *, probe: jax.Array | None = None
 ) -> tuple[jax.Array, jax.Array]:
@@ -109,21 +117,14 @@ def ode_log_density(
             per example for the whole path).
         rho: the spacing of the levels (Karras et al.'s 7).
     """
-    if divergence_kind not in DIVERGENCES:
-        raise ValueError(f"divergence_kind must be one of {DIVERGENCES}, got {divergence_kind!r}")
-    if divergence_kind == "hutchinson" and key is None:
-        raise ValueError("the hutchinson divergence needs a key for its probes")
+    check_divergence(divergence_kind, key)
     if num_steps < 1:
         raise ValueError(f"num_steps must be >= 1, got {num_steps}")
     parameterization, learned_variance = resolve_prediction(model_fn, parameterization, None)
     checks.check_floating(x, "x")
     s_min, s_max, time_of = _time_of_level(schedule)
-    # Levels from s_min up to s_max, integrated upwards from the data.
-    if rho == math.inf:
-        levels = np.geomspace(s_min, s_max, num_steps)
-    else:
-        levels = karras_sigmas(num_steps, s_min, s_max, rho)[:-1][::-1]
-    levels = jnp.asarray(levels, x.dtype)
+    # Karras levels from s_min up to s_max, integrated upwards from the data.
+    levels = jnp.asarray(karras_sigmas(num_steps, s_min, s_max, rho)[:-1][::-1], x.dtype)
     probe = None if divergence_kind == "exact" else jax.random.normal(key, x.shape, x.dtype)
 
     def velocity(y, s):
