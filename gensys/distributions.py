@@ -7,7 +7,10 @@
 - :func:`discretized_gaussian_log_likelihood` (Ho et al. 2020, eq. 13) and
   :func:`discretized_logistic_log_likelihood` (Salimans et al. 2017, PixelCNN++):
   the probability of the bin of ``x`` among ``num_levels`` evenly spaced values
-  in ``[-1, 1]``, the end bins reaching to infinity.
+  in ``[-1, 1]``, the end bins reaching to infinity;
+- :func:`discretized_mixture_level_log_probs`: ``log P(k)`` of every level ``k`` under a
+  mixture of those (PixelCNN++'s logistic mixture, or Gaussians as in RNADE), a
+  normalised categorical over the levels from ``3K`` parameters instead of ``L``.
 
 Each returns an array shaped like ``x``; families sum it over the dimensions
 they model. :func:`bits_per_dim` turns nats per example into bits per dimension.
@@ -117,3 +120,37 @@ def discretized_gaussian_log_likelihood(
     mid = jnp.where(lower > 0, ndtr(-lower) - ndtr(-upper), ndtr(upper) - ndtr(lower))
     log_mid = jnp.log(jnp.maximum(mid, 1e-30))
     return _by_bin(x, num_levels, log_ndtr(upper), log_ndtr(-lower), log_mid)
+
+
+MIXTURE_KINDS = ("logistic", "gaussian")
+
+
+def discretized_mixture_level_log_probs(
+    params: jax.Array, num_levels: int, kind: str = "logistic"
+) -> jax.Array:
+    """``log P(k)`` for every level ``k`` in ``[0, L)``, ``[..., L]``, under a mixture of
+    ``K`` discretized logistics (Salimans et al. 2017, eq. 2) or Gaussians (RNADE's
+    mixture of Gaussians, Uria et al. 2013, on the levels' bins).
+
+    ``params [..., 3K]`` = (mixture logits, means, log-scales), each ``[..., K]``; level
+    ``k`` sits at ``2k / (L - 1) - 1`` in ``[-1, 1]`` with the bins of
+    :func:`discretized_logistic_log_likelihood` (end bins to infinity), so the ``L``
+    probabilities sum to one exactly and serve as a categorical's logits. Log-scales are
+    clamped below at -7, as in PixelCNN++.
+    """
+    if kind not in MIXTURE_KINDS:
+        raise ValueError(f"kind must be one of {MIXTURE_KINDS}, got {kind!r}")
+    if params.shape[-1] % 3 or params.shape[-1] == 0:
+        raise ValueError(f"params must hold 3K values a pixel, got {params.shape[-1]}")
+    logit_weights, means, log_scales = jnp.split(params.astype(jnp.float32), 3, axis=-1)
+    log_scales = jnp.maximum(log_scales, -7.0)
+    levels = jnp.linspace(-1.0, 1.0, num_levels, dtype=jnp.float32)
+    shape = (*params.shape[:-1], num_levels, means.shape[-1])  # [..., L, K]
+    x = jnp.broadcast_to(levels[:, None], shape)
+    means, log_scales = (jnp.broadcast_to(v[..., None, :], shape) for v in (means, log_scales))
+    log_bin = (
+        discretized_logistic_log_likelihood if kind == "logistic"
+        else discretized_gaussian_log_likelihood
+    )(x, means, log_scales, num_levels)  # fmt: skip
+    log_weights = jax.nn.log_softmax(logit_weights, axis=-1)[..., None, :]
+    return jax.nn.logsumexp(log_weights + log_bin, axis=-1)

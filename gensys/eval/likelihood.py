@@ -21,12 +21,14 @@ import math
 ACCOUNTING = {
     "autoregressive": (
         "exact: -log P(x) = -sum_i log P(x_i | x_<i), a softmax over the L levels of each "
-        "pixel (MADE: the average of P over its mask sets)"
+        "pixel, or a discretized logistic or Gaussian mixture's L bin probabilities "
+        "(model.conditional) (MADE: the average of P over its mask sets)"
     ),
     "flow": (
         "upper bound (uniform dequantization): y = (k + u) / L, -log P(k) <= E_u[-log p(y)] "
         "+ D log L; -log p(y) counts the logit or centring pre-processing's Jacobian and "
-        "every layer's; one u draw per image"
+        "every layer's; one u draw per image. With model.dequantization=variational, u ~ "
+        "q(u|k) and the bound adds E_q[log q(u|k)]"
     ),
     "vae": (
         "upper bound (IWAE, K importance samples): -log (1/K sum_k p(x|z_k) p(z_k) / q(z_k|x)) "

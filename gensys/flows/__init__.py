@@ -23,12 +23,15 @@ from gensys.flows.coupling import (
 )
 from gensys.flows.distribution import (
     FlowDistribution,
+    dequantize,
     discrete_log_likelihood_bound,
     uniform_dequantize,
+    variational_dequantization_bound,
 )
 from gensys.flows.masked_autoregressive import (
     AFFINE,
     affine_transform,
+    bounded_affine_transform,
     inverse_autoregressive,
     masked_autoregressive,
     reverse_features,
@@ -39,6 +42,7 @@ from gensys.flows.splines import num_spline_params, rational_quadratic_spline, s
 __all__ = [
     "AFFINE",
     "affine_transform",
+    "bounded_affine_transform",
     "inverse_autoregressive",
     "masked_autoregressive",
     "num_spline_params",
@@ -65,4 +69,6 @@ __all__ = [
     "squeeze",
     "sum_per_example",
     "uniform_dequantize",
+    "dequantize",
+    "variational_dequantization_bound",
 ]

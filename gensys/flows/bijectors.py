@@ -109,12 +109,15 @@ def actnorm(log_scale: jax.Array, bias: jax.Array) -> Bijector:
 
 
 def actnorm_data_init(
-    x: jax.Array, weights: jax.Array | None = None, eps: float = 1e-6
+    x: jax.Array, weights: jax.Array | None = None, eps: float = 1e-6, min_std: float = 0.0
 ) -> tuple[jax.Array, jax.Array]:
     """Data-dependent ActNorm parameters ``(log_scale, bias)`` from a batch ``x [B, ..., C]``.
 
     Chosen so that the *inverse* (normalising) direction maps the batch to zero mean
-    and unit variance per channel: ``bias = mean``, ``log_scale = log std``.
+    and unit variance per channel: ``bias = mean``, ``log_scale = log std``, with the
+    std at least ``min_std`` (a channel nearly constant in this batch, such as a border
+    pixel of a flattened image, would otherwise be scaled so far that a rarer value in a
+    later batch lands thousands of standard deviations out).
     ``weights (B,)`` (e.g. the batch mask) leave padding examples out.
     """
     check_floating(x, "x")
@@ -125,7 +128,7 @@ def actnorm_data_init(
     total = jnp.maximum(jnp.sum(w), 1.0)
     mean = jnp.sum(w * flat, axis=(0, 1)) / total
     var = jnp.sum(w * jnp.square(flat - mean), axis=(0, 1)) / total
-    return 0.5 * jnp.log(var + eps), mean
+    return jnp.maximum(0.5 * jnp.log(var + eps), math.log(max(min_std, 1e-30))), mean
 
 
 # ------------------------------------------------------------- invertible 1x1 convolution

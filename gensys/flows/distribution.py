@@ -14,7 +14,10 @@ Images are discrete: ``D`` pixels with ``L`` levels each. Uniform dequantization
 
 so ``nll_nats = -(log p_y(y) - D log L)`` is an unbiased estimate of an upper bound on
 the discrete NLL, and ``bpd = nll_nats / (D ln 2)``. A uniform ``p_y`` on ``[0, 1]^D``
-gives ``log2 L`` bits per dimension: 8 for 8-bit images.
+gives ``log2 L`` bits per dimension: 8 for 8-bit images. Variational dequantization
+(Ho et al. 2019) draws ``u`` from a learned ``q(u | k)`` instead and subtracts
+``log q(u | k)`` (:func:`variational_dequantization_bound`; the noise flow is
+:class:`gensys.nets.dequantization.VariationalDequantizer`).
 """
 
 from __future__ import annotations
@@ -57,11 +60,7 @@ class FlowDistribution:
 def uniform_dequantize(key: jax.Array, levels: jax.Array, num_levels: int) -> jax.Array:
     """``y = (k + u) / L`` in ``[0, 1)`` with ``u ~ U[0, 1)``, for integer levels ``k`` in
     ``[0, L)`` (outside it: an error when concrete, NaN under ``jit``)."""
-    if num_levels < 2:
-        raise ValueError(f"num_levels must be >= 2, got {num_levels}")
-    valid = check_levels(levels, num_levels, "levels")
-    noise = jax.random.uniform(key, levels.shape, jnp.float32)
-    return jnp.where(valid, (levels.astype(jnp.float32) + noise) / num_levels, jnp.nan)
+    return dequantize(levels, jax.random.uniform(key, levels.shape, jnp.float32), num_levels)
 
 
 def discrete_log_likelihood_bound(log_density: jax.Array, num_levels: int, dims: int) -> jax.Array:
@@ -69,3 +68,24 @@ def discrete_log_likelihood_bound(log_density: jax.Array, num_levels: int, dims:
     ``log_density (B,)`` of the dequantized ``y`` in ``[0, 1)^D``."""
     check_rank(log_density, 1, "log_density")
     return log_density - dims * math.log(num_levels)
+
+
+def dequantize(levels: jax.Array, noise: jax.Array, num_levels: int) -> jax.Array:
+    """``y = (k + u) / L`` for given noise ``u`` in ``[0, 1)`` (levels outside ``[0, L)``:
+    an error when concrete, NaN under ``jit``)."""
+    if num_levels < 2:
+        raise ValueError(f"num_levels must be >= 2, got {num_levels}")
+    valid = check_levels(levels, num_levels, "levels")
+    return jnp.where(valid, (levels.astype(jnp.float32) + noise) / num_levels, jnp.nan)
+
+
+def variational_dequantization_bound(
+    log_density: jax.Array, log_q: jax.Array, num_levels: int, dims: int
+) -> jax.Array:
+    """``log p_y(y) - D log L - log q(u | k)`` with ``u ~ q(u | k)`` on ``[0, 1)^D``
+    (Ho et al. 2019, eq. 12): by Jensen's inequality on
+    ``log P(k) = log E_q[p_y((k + u) / L) L^-D / q(u | k)]``, a lower bound on ``log P(k)``
+    whose gap is ``KL(q(u | k) || p(u | k))``. ``log_q = 0`` (the uniform ``q``) gives
+    :func:`discrete_log_likelihood_bound`."""
+    check_rank(log_q, 1, "log_q")
+    return discrete_log_likelihood_bound(log_density, num_levels, dims) - log_q

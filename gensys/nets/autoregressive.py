@@ -5,6 +5,14 @@ of an image of integer levels (2 for binary images, 17 for digits, 256 for 8-bit
 images): exact, so ``-log p(x)`` in nats and bits per dimension are the model's true NLL,
 with no dequantization and no bound.
 
+``conditional`` chooses how the network parameterises each pixel's categorical:
+``"categorical"``, ``L`` free logits; ``"logistic_mixture"`` (PixelCNN++, Salimans et al.
+2017) or ``"gaussian_mixture"`` (RNADE's mixture, Uria et al. 2013, discretized to the
+levels' bins), ``3K`` parameters of a ``K``-component mixture turned into the ``L``
+levels' log-probabilities (:func:`gensys.distributions.discretized_mixture_level_log_probs`).
+The likelihood and the samplers see the same ``[..., L]`` log-probabilities either way,
+so the accounting is unchanged; a mixture needs no 256-way output per pixel.
+
 :func:`build_model` picks the network of ``architecture`` (:data:`ARCHITECTURES`);
 :class:`AutoregressiveModel` gives ``log_prob`` and ``sample`` (cached where the network
 has a ``step``: FVSBN, NADE, the Transformer) for a parameter pytree.
@@ -21,7 +29,7 @@ import jax.numpy as jnp
 
 from gensys import checks
 from gensys.autoregressive.sampling import sample_by_rerunning, sample_with_cache
-from gensys.distributions import categorical_log_prob
+from gensys.distributions import categorical_log_prob, discretized_mixture_level_log_probs
 from gensys.nets.fvsbn import FVSBN
 from gensys.nets.gated_pixelcnn import GatedPixelCNN
 from gensys.nets.made import MADE
@@ -40,6 +48,9 @@ ARCHITECTURES = (
     "pixel_transformer",
 )
 CACHED = ("fvsbn", "nade", "pixel_transformer")  # networks with an incremental ``step``
+CONDITIONALS = ("categorical", "logistic_mixture", "gaussian_mixture")
+# Networks whose per-pixel output size is free (the others tie it to the levels).
+MIXTURE_NETWORKS = ("nade", "made", "pixelcnn", "gated_pixelcnn", "pixelrnn")
 SPATIAL = ("pixelcnn", "gated_pixelcnn", "pixelrnn")  # convolutional, channel groups
 
 
@@ -54,6 +65,14 @@ class AutoregressiveModel:
     num_levels: int
     num_masks: int = 1  # MADE's mask sets; 1 for every other network
     order: tuple[int, ...] | None = None
+    conditional: str = "categorical"  # see the module docstring
+
+    def _level_logits(self, outputs: jax.Array) -> jax.Array:
+        """The network's per-pixel outputs as the levels' logits ``[..., L]``."""
+        if self.conditional == "categorical":
+            return outputs
+        kind = self.conditional.removesuffix("_mixture")
+        return discretized_mixture_level_log_probs(outputs, self.num_levels, kind)
 
     @property
     def dims(self) -> int:
@@ -70,8 +89,8 @@ class AutoregressiveModel:
         """``[B, H, W, C, L]`` logits of every pixel given the pixels before it."""
         onehot = jax.nn.one_hot(levels, self.num_levels)
         if self.architecture == "made":
-            return self.network.apply(params, onehot, labels, mask_index)
-        return self.network.apply(params, onehot, labels)
+            return self._level_logits(self.network.apply(params, onehot, labels, mask_index))
+        return self._level_logits(self.network.apply(params, onehot, labels))
 
     def log_prob(self, params, levels, labels=None, mask_index=0) -> jax.Array:
         """``log p(x)`` per image ``(B,)`` in nats, for ``levels [B, H, W, C]`` in ``[0, L)``."""
@@ -109,7 +128,8 @@ class AutoregressiveModel:
 
             def step_fn(cache, t, previous):
                 onehot = jax.nn.one_hot(previous, self.num_levels)
-                return self.network.apply(params, cache, t, onehot, method="step")
+                outputs, cache = self.network.apply(params, cache, t, onehot, method="step")
+                return self._level_logits(outputs), cache
 
             return sample_with_cache(
                 key, step_fn, cache, num, self.image_shape, prefix=prefix, num_given=num_given
@@ -140,6 +160,8 @@ def build_model(
     order_agnostic: bool = False,
     direct_connection: bool = False,
     num_classes: int | None = None,
+    conditional: str = "categorical",
+    num_components: int = 5,
 ) -> AutoregressiveModel:
     """The network of ``architecture`` for images ``image_shape`` of ``num_levels`` levels.
 
@@ -148,6 +170,8 @@ def build_model(
     hidden layers, PixelCNN's residual blocks, the gated PixelCNN's gated layers, the
     Row LSTM layers, the Transformer blocks. ``direct_connection``: MADE's masked
     input-to-output layer. ``num_classes``: class conditioning (gated PixelCNN only).
+    ``conditional``: each pixel's distribution (:data:`CONDITIONALS`; a mixture of
+    ``num_components`` for the networks of :data:`MIXTURE_NETWORKS`).
     """
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
@@ -170,30 +194,43 @@ def build_model(
         raise ValueError(f"num_masks is MADE's; {architecture} has one ordering")
     if direct_connection and architecture != "made":
         raise ValueError(f"direct_connection is MADE's, not {architecture}'s")
+    if conditional not in CONDITIONALS:
+        raise ValueError(f"conditional must be one of {CONDITIONALS}, got {conditional!r}")
+    if conditional != "categorical":
+        if architecture not in MIXTURE_NETWORKS:
+            raise ValueError(f"a mixture conditional is built for {MIXTURE_NETWORKS}, "
+                             f"not {architecture}")  # fmt: skip
+        if num_components < 1:
+            raise ValueError(f"num_components must be >= 1, got {num_components}")
+    # The networks' ``num_levels`` is their output count a pixel: the levels' logits, or
+    # the mixture's parameters.
+    outputs = num_levels if conditional == "categorical" else 3 * num_components
     image_shape = tuple(image_shape)
     conv = dict(kernel_size=kernel_size, first_kernel_size=first_kernel_size)
     networks = {
-        "fvsbn": lambda: FVSBN(image_shape, num_levels),
-        "nade": lambda: NADE(image_shape, num_levels, hidden),
+        "fvsbn": lambda: FVSBN(image_shape, outputs),
+        "nade": lambda: NADE(image_shape, outputs, hidden),
         "made": lambda: MADE(
             image_shape,
-            num_levels,
+            outputs,
             (hidden,) * num_layers,
             num_masks,
             order_agnostic,
             direct=direct_connection,
         ),
-        "pixelcnn": lambda: PixelCNN(num_levels, hidden, num_layers, **conv),
+        "pixelcnn": lambda: PixelCNN(outputs, hidden, num_layers, **conv),
         "gated_pixelcnn": lambda: GatedPixelCNN(
-            num_levels, hidden, num_layers, **conv, num_classes=num_classes
+            outputs, hidden, num_layers, **conv, num_classes=num_classes
         ),
-        "pixelrnn": lambda: PixelRNN(num_levels, hidden, num_layers, **conv),
+        "pixelrnn": lambda: PixelRNN(outputs, hidden, num_layers, **conv),
         "pixel_transformer": lambda: PixelTransformer(
-            image_shape, num_levels, hidden, num_layers, num_heads
+            image_shape, outputs, hidden, num_layers, num_heads
         ),
     }
     network = networks[architecture]()
     order = None
     if architecture == "made":
         order = tuple(int(i) for i in network.masks()[0][0])
-    return AutoregressiveModel(architecture, network, image_shape, num_levels, num_masks, order)
+    return AutoregressiveModel(
+        architecture, network, image_shape, num_levels, num_masks, order, conditional
+    )

@@ -45,6 +45,7 @@ from gensys.flows.coupling import (
 )
 from gensys.flows.masked_autoregressive import (
     AFFINE,
+    bounded_affine_transform,
     masked_autoregressive,
     reverse_features,
     spline_transform,
@@ -60,17 +61,37 @@ def _direction(bijector: Bijector, x: jax.Array, inverse: bool):
     return bijector.inverse_and_log_det(x) if inverse else bijector.forward_and_log_det(x)
 
 
+def _context_maps(x: jax.Array, context: jax.Array | None) -> list[jax.Array]:
+    """A conv conditioner's extra input channels: none, a context vector ``[B, K]``
+    broadcast over the image, or a context map ``[B, H, W, K]`` of the image's size."""
+    if context is None:
+        return []
+    if context.ndim == 2:
+        return [jnp.broadcast_to(context[:, None, None, :], (*x.shape[:3], context.shape[-1]))]
+    if context.shape[:3] != x.shape[:3]:
+        raise ValueError(f"a context map must be [B, H, W, K] of the image's {x.shape[:3]}, "
+                         f"got {context.shape}")  # fmt: skip
+    return [context.astype(x.dtype)]
+
+
 class ActNorm(nn.Module):
-    """Per-channel affine with data-dependent initialisation (see the module docstring)."""
+    """Per-channel affine with data-dependent initialisation (see the module docstring);
+    ``min_std`` floors the std it normalises by (:func:`gensys.flows.actnorm_data_init`)."""
+
+    min_std: float = 0.0
 
     @nn.compact
-    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None):
+    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None,
+                 context: jax.Array | None = None):  # fmt: skip
+        del context  # unconditional
         stats = {}
 
         def from_data(name):
             def init(_key):
                 if not stats:
-                    stats["log_scale"], stats["bias"] = actnorm_data_init(x, weights)
+                    stats["log_scale"], stats["bias"] = actnorm_data_init(
+                        x, weights, min_std=self.min_std
+                    )
                 return stats[name]
 
             return init
@@ -84,7 +105,9 @@ class InvertibleConv1x1(nn.Module):
     """Glow's invertible 1x1 convolution, LU-parameterized, initialised to a random rotation."""
 
     @nn.compact
-    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None):
+    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None,
+                 context: jax.Array | None = None):  # fmt: skip
+        del weights, context  # unconditional, and initialised at random
         lu = self.param("lu", lambda key: lu_conv1x1_init(key, x.shape[-1]))
         bijector = lu_conv1x1(lu["permutation"], lu["lower"], lu["upper"], lu["sign"], lu["log_s"])
         return _direction(bijector, x, inverse)
@@ -100,9 +123,9 @@ class ConvConditioner(nn.Module):
     num_blocks: int = 1
 
     @nn.compact
-    def __call__(self, x: jax.Array, mask: jax.Array):
+    def __call__(self, x: jax.Array, mask: jax.Array, context: jax.Array | None = None):
         c = x.shape[-1]
-        h = jnp.concatenate([x, jnp.broadcast_to(mask, x.shape)], axis=-1)
+        h = jnp.concatenate([x, jnp.broadcast_to(mask, x.shape), *_context_maps(x, context)], -1)
         h = nn.relu(nn.Conv(self.hidden, (3, 3))(h))
         for _ in range(self.num_blocks):
             r = nn.relu(nn.Conv(self.hidden, (3, 3))(h))
@@ -120,9 +143,11 @@ class MLPConditioner(nn.Module):
     hidden: tuple[int, ...]
 
     @nn.compact
-    def __call__(self, x: jax.Array, mask: jax.Array):
+    def __call__(self, x: jax.Array, mask: jax.Array, context: jax.Array | None = None):
         d = x.shape[1:]
         h = x.reshape(x.shape[0], -1)
+        if context is not None:
+            h = jnp.concatenate([h, context.reshape(x.shape[0], -1)], axis=-1)
         for width in self.hidden:
             h = nn.relu(nn.Dense(width)(h))
         size = h.shape[0], *d
@@ -137,21 +162,37 @@ class MADEConditioner(nn.Module):
     MADE (Germain et al. 2015) with real inputs, the output mask repeated over each
     element's ``num_params`` outputs, so those of element ``d`` read ``x_{<d}`` only (the
     conditioner of :mod:`gensys.flows.masked_autoregressive`). The head starts at zero: the
-    layer starts as the identity (affine and spline alike)."""
+    layer starts as the identity (affine and spline alike). A ``context [B, K]`` (a
+    conditional flow's label) feeds the first hidden layer and the head, unmasked: it is
+    not one of the ``x_d``, so the order is kept."""
 
     hidden: tuple[int, ...]
     num_params: int
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, context: jax.Array | None = None) -> jax.Array:
         dims = x.shape[-1]
         _, masks = made_masks(dims, tuple(self.hidden))
         h = x
-        for width, mask in zip(self.hidden, masks[:-1], strict=True):
-            h = nn.relu(MaskedDense(width)(h, jnp.asarray(mask[0])))
+        for i, (width, mask) in enumerate(zip(self.hidden, masks[:-1], strict=True)):
+            h = MaskedDense(width)(h, jnp.asarray(mask[0]))
+            if i == 0 and context is not None:
+                # The context reaches every first-layer unit: it is not one of the x_d, so
+                # the outputs of element d still read x_{<d} only.
+                h = h + nn.Dense(width, use_bias=False, name="context")(
+                    context.reshape(x.shape[0], -1)
+                )
+            h = nn.relu(h)
         output_mask = jnp.repeat(jnp.asarray(masks[-1][0]), self.num_params, axis=-1)
         head = MaskedDense(dims * self.num_params, kernel_init=nn.initializers.zeros)
-        return head(h, output_mask).reshape(x.shape[0], dims, self.num_params)
+        out = head(h, output_mask)
+        if context is not None:
+            # The first element reads no hidden unit (its mask row is empty): the context
+            # reaches the outputs directly too, so every element's map depends on it.
+            direct = nn.Dense(dims * self.num_params, use_bias=False,
+                              kernel_init=nn.initializers.zeros, name="context_out")  # fmt: skip
+            out = out + direct(context.reshape(x.shape[0], -1))
+        return out.reshape(x.shape[0], dims, self.num_params)
 
 
 class Coupling(nn.Module):
@@ -165,7 +206,8 @@ class Coupling(nn.Module):
     additive: bool = False
 
     @nn.compact
-    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None):
+    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None,
+                 context: jax.Array | None = None):  # fmt: skip
         event = x.shape[1:]
         if self.mask_kind == "checkerboard":
             mask = checkerboard_mask(event, self.parity)
@@ -178,17 +220,17 @@ class Coupling(nn.Module):
         else:
             net = MLPConditioner(tuple(self.hidden), name="conditioner")
         if self.additive:
-            bijector = additive_coupling(mask, lambda masked: net(masked, mask)[0])
+            bijector = additive_coupling(mask, lambda masked: net(masked, mask, context)[0])
         else:
-            bijector = affine_coupling(mask, lambda masked: net(masked, mask))
+            bijector = affine_coupling(mask, lambda masked: net(masked, mask, context))
         return _direction(bijector, x, inverse)
 
 
-def _run(ops, x, inverse, weights):
+def _run(ops, x, inverse, weights, context=None):
     """Runs modules in the listed (normalising) order, or reversed for the generative one."""
     total = jnp.zeros((x.shape[0],), jnp.float32)
     for op in ops if inverse else ops[::-1]:
-        x, log_det = op(x, inverse, weights)
+        x, log_det = op(x, inverse, weights, context)
         total = total + log_det
     return x, total
 
@@ -244,53 +286,59 @@ class MultiScaleFlow(nn.Module):
         return {"pre": pre, "squeeze": squeezes, "post": post, "split": not last, "prior": prior}
 
     @nn.compact
-    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None):
+    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None,
+                 context: jax.Array | None = None):  # fmt: skip
         if self.architecture not in ARCHITECTURES:
             raise ValueError(
                 f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}"
             )
+        if context is not None and context.ndim != 2:
+            raise ValueError(
+                f"a multi-scale flow takes a context vector [B, K] (it squeezes the image), "
+                f"got {context.shape}"
+            )
         scales = [self._scale(s) for s in range(self.num_scales)]
         if inverse:
-            return self._normalize(scales, 0, x, weights)
-        return self._generate(scales, 0, x)
+            return self._normalize(scales, 0, x, weights, context)
+        return self._generate(scales, 0, x, context)
 
-    def _normalize(self, scales, s, h, weights):
+    def _normalize(self, scales, s, h, weights, context):
         scale, sq = scales[s], squeeze()
-        h, total = _run(scale["pre"], h, True, weights)
+        h, total = _run(scale["pre"], h, True, weights, context)
         if scale["squeeze"]:
             h = sq.forward(h)
-        h, log_det = _run(scale["post"], h, True, weights)
+        h, log_det = _run(scale["post"], h, True, weights, context)
         total = total + log_det
         if scale["split"]:
             if scale["prior"] is not None:
-                h, log_det = scale["prior"](h, True, weights)
+                h, log_det = scale["prior"](h, True, weights, context)
                 total = total + log_det
             half = h.shape[-1] // 2
-            kept, log_det = self._normalize(scales, s + 1, h[..., :half], weights)
+            kept, log_det = self._normalize(scales, s + 1, h[..., :half], weights, context)
             h = jnp.concatenate([kept, h[..., half:]], axis=-1)
             total = total + log_det
         if scale["squeeze"]:
             h = sq.inverse(h)
         return h, total
 
-    def _generate(self, scales, s, z):
+    def _generate(self, scales, s, z, context):
         scale, sq = scales[s], squeeze()
         total = jnp.zeros((z.shape[0],), jnp.float32)
         if scale["squeeze"]:
             z = sq.forward(z)
         if scale["split"]:
             half = z.shape[-1] // 2
-            kept, log_det = self._generate(scales, s + 1, z[..., :half])
+            kept, log_det = self._generate(scales, s + 1, z[..., :half], context)
             z = jnp.concatenate([kept, z[..., half:]], axis=-1)
             total = total + log_det
             if scale["prior"] is not None:
-                z, log_det = scale["prior"](z, False)
+                z, log_det = scale["prior"](z, False, None, context)
                 total = total + log_det
-        z, log_det = _run(scale["post"], z, False, None)
+        z, log_det = _run(scale["post"], z, False, None, context)
         total = total + log_det
         if scale["squeeze"]:
             z = sq.inverse(z)
-        z, log_det = _run(scale["pre"], z, False, None)
+        z, log_det = _run(scale["pre"], z, False, None, context)
         return z, total + log_det
 
 
@@ -304,7 +352,8 @@ class CouplingFlow(nn.Module):
     additive: bool = False
 
     @nn.compact
-    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None):
+    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None,
+                 context: jax.Array | None = None):  # fmt: skip
         if self.architecture not in ARCHITECTURES:
             raise ValueError(
                 f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}"
@@ -318,7 +367,7 @@ class CouplingFlow(nn.Module):
                 Coupling("channel", i % 2, tuple(self.hidden), additive=self.additive,
                          name=f"layer{i}_coupling")
             )  # fmt: skip
-        return _run(ops, x, inverse, weights)
+        return _run(ops, x, inverse, weights, context)
 
 
 class AutoregressiveLayer(nn.Module):
@@ -337,23 +386,30 @@ class AutoregressiveLayer(nn.Module):
     num_bins: int = 8
     bound: float = 4.0
     reverse: bool = True
+    affine_log_scale_bound: float = 0.0  # > 0: bounded_affine_transform's soft clamp
 
     @nn.compact
-    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None):
+    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None,
+                 context: jax.Array | None = None):  # fmt: skip
         if self.transform not in VECTOR_TRANSFORMS:
             raise ValueError(
                 f"transform must be one of {VECTOR_TRANSFORMS}, got {self.transform!r}"
             )
         spline = self.transform == "spline"
-        elementwise = spline_transform(self.bound) if spline else AFFINE
+        if spline:
+            elementwise = spline_transform(self.bound)
+        elif self.affine_log_scale_bound > 0:
+            elementwise = bounded_affine_transform(self.affine_log_scale_bound)
+        else:
+            elementwise = AFFINE
         num_params = num_spline_params(self.num_bins) if spline else 2
         net = MADEConditioner(tuple(self.hidden), num_params, name="conditioner")
         if inverse or self.is_initializing():
-            conditioner = net
+            conditioner = lambda v: net(v, context)  # noqa: E731
         else:
             params = {"params": self.variables["params"]["conditioner"]}
             detached = MADEConditioner(tuple(self.hidden), num_params)
-            conditioner = lambda v: detached.apply(params, v)  # noqa: E731
+            conditioner = lambda v: detached.apply(params, v, context)  # noqa: E731
         parts = [masked_autoregressive(conditioner, elementwise)]
         if self.reverse:
             parts.append(reverse_features())
@@ -366,32 +422,40 @@ class AutoregressiveFlow(nn.Module):
     """MAF (Papamakarios et al. 2017; ``transform="affine"``) or its spline form, the
     autoregressive neural spline flow (Durkan et al. 2019; ``"spline"``), on vectors
     ``[B, 1, 1, D]`` (an image is flattened to one, in raster order): ``num_layers`` of
-    ActNorm and an :class:`AutoregressiveLayer`, the order reversed between layers."""
+    ActNorm (its data-set std floored at ``actnorm_min_std``: a flattened image's ActNorm
+    is per pixel, and MNIST's border pixels are constant in a batch) and an
+    :class:`AutoregressiveLayer`, the order reversed between layers."""
 
     transform: str = "affine"
     num_layers: int = 5
     hidden: tuple[int, ...] = (128, 128)
     num_bins: int = 8
     bound: float = 4.0
+    actnorm_min_std: float = 0.0
+    affine_log_scale_bound: float = 0.0
 
     @nn.compact
-    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None):
+    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None,
+                 context: jax.Array | None = None):  # fmt: skip
         shape = x.shape
         x = x.reshape(shape[0], 1, 1, -1)  # an image is flattened: ActNorm acts per element
         ops = []
         for i in range(self.num_layers):
-            ops.append(ActNorm(name=f"layer{i}_actnorm"))
+            ops.append(ActNorm(self.actnorm_min_std, name=f"layer{i}_actnorm"))
             ops.append(
                 AutoregressiveLayer(self.transform, tuple(self.hidden), self.num_bins, self.bound,
-                                    reverse=i < self.num_layers - 1, name=f"layer{i}_maf")
+                                    reverse=i < self.num_layers - 1,
+                                    affine_log_scale_bound=self.affine_log_scale_bound,
+                                    name=f"layer{i}_maf")
             )  # fmt: skip
-        y, log_det = _run(ops, x, inverse, weights)
+        y, log_det = _run(ops, x, inverse, weights, context)
         return y.reshape(shape), log_det
 
 
-def as_bijector(model: nn.Module, params) -> Bijector:
-    """The bijector of a flow model with its parameters (forward: noise to data)."""
+def as_bijector(model: nn.Module, params, context: jax.Array | None = None) -> Bijector:
+    """The bijector of a flow model with its parameters (forward: noise to data), given
+    ``context`` for a conditional flow (one row per example)."""
     return Bijector(
-        forward_and_log_det=lambda z: model.apply(params, z, inverse=False),
-        inverse_and_log_det=lambda x: model.apply(params, x, inverse=True),
+        forward_and_log_det=lambda z: model.apply(params, z, inverse=False, context=context),
+        inverse_and_log_det=lambda x: model.apply(params, x, inverse=True, context=context),
     )

@@ -89,4 +89,5 @@ class MADE(nn.Module):
                 name="direct",
             )
             logits = logits + direct_layer(x, jnp.repeat(mask, self.num_levels, axis=-1))
-        return logits.reshape(onehot.shape)
+        # num_levels outputs a pixel: its levels' logits, or a mixture's parameters.
+        return logits.reshape(*onehot.shape[:-1], self.num_levels)

@@ -54,7 +54,8 @@ class NADE(nn.Module):
 
         start = jnp.broadcast_to(self.c, (x.shape[0], self.hidden)).astype(x.dtype)
         _, logits = jax.lax.scan(pixel, start, (x.T, self.w, self.v, self.b))
-        return jnp.swapaxes(logits, 0, 1).reshape(onehot.shape)
+        # num_levels outputs a pixel: its levels' logits, or a mixture's parameters.
+        return jnp.swapaxes(logits, 0, 1).reshape(*onehot.shape[:-1], self.num_levels)
 
     def init_cache(self, num: int) -> jax.Array:
         return jnp.broadcast_to(self.c, (num, self.hidden))

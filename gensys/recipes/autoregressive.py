@@ -61,6 +61,11 @@ class AutoregressiveConfig:
     l2: float = 0.0
     ema_decay: float = 0.999
     cached_sampling: bool = True
+    # Each pixel's distribution over the levels: "categorical" (L logits), or a
+    # "logistic_mixture" (PixelCNN++) / "gaussian_mixture" (RNADE) of num_components,
+    # discretized to the levels (NADE, MADE and the convolutional networks).
+    conditional: str = "categorical"
+    num_components: int = 5
 
 
 def model_of(config: AutoregressiveConfig, spec: DatasetSpec) -> AutoregressiveModel:
@@ -88,6 +93,8 @@ def model_of(config: AutoregressiveConfig, spec: DatasetSpec) -> AutoregressiveM
         order_agnostic=config.order_agnostic,
         direct_connection=config.direct_connection,
         num_classes=spec.num_classes if config.class_conditional else None,
+        conditional=config.conditional,
+        num_components=config.num_components,
     )
 
 

@@ -33,9 +33,11 @@ from gensys.eval.density_maps import density_image, grid_points
 from gensys.flows.bijectors import chain, logit_preprocessing, shift
 from gensys.flows.distribution import (
     FlowDistribution,
-    discrete_log_likelihood_bound,
+    dequantize,
     uniform_dequantize,
+    variational_dequantization_bound,
 )
+from gensys.nets.dequantization import VariationalDequantizer
 from gensys.nets.flows import (
     ARCHITECTURES,
     VECTOR_TRANSFORMS,
@@ -54,6 +56,7 @@ from gensys.recipes.state import (
 )
 
 PREPROCESSINGS = ("logit", "shift")
+DEQUANTIZATIONS = ("uniform", "variational")
 FIGURE_TEMPERATURES = (0.0, 0.5, 0.7, 0.85, 1.0)
 DENSITY_EXTENT, DENSITY_SIZE = 5.0, 160
 
@@ -80,6 +83,11 @@ class FlowConfig:
     transform: str = "affine"
     num_bins: int = 8
     spline_bound: float = 4.0
+    # The floor on the std ActNorm initialises from (architecture "maf", whose ActNorm acts
+    # per pixel of the flattened image): see gensys.flows.actnorm_data_init.
+    actnorm_min_std: float = 0.0
+    # > 0: MAF's log-scales soft-clamped to (-bound, bound) (bounded_affine_transform).
+    affine_log_scale_bound: float = 0.0
     # Both:
     additive: bool = False  # NICE's volume-preserving couplings
     learning_rate: float = 1e-3
@@ -89,6 +97,16 @@ class FlowConfig:
     weight_decay: float = 0.0  # AdamW's decoupled decay: small data (digits) overfit without it
     ema_decay: float = 0.999
     sample_temperature: float = 1.0
+    # p(x | y) for labelled data: every conditioner also reads the one-hot label (samples
+    # cycle through the labels); the model then classifies by Bayes' rule
+    # (gensys.train.likelihood_scores.bayes_classify).
+    class_conditional: bool = False
+    # Images: "uniform" dequantization noise, or "variational" (Flow++): a conditional flow
+    # q(u | x) of dequantizer_steps checkerboard couplings with dequantizer_hidden
+    # channels, trained jointly; eval/nll_nats is then its (tighter) bound.
+    dequantization: str = "uniform"
+    dequantizer_hidden: int = 32
+    dequantizer_steps: int = 4
 
 
 def _check(config: FlowConfig, spec: DatasetSpec) -> None:
@@ -101,6 +119,12 @@ def _check(config: FlowConfig, spec: DatasetSpec) -> None:
         raise ValueError(
             f"preprocessing must be one of {PREPROCESSINGS}, got {config.preprocessing!r}"
         )
+    if config.dequantization not in DEQUANTIZATIONS:
+        raise ValueError(
+            f"dequantization must be one of {DEQUANTIZATIONS}, got {config.dequantization!r}"
+        )
+    if config.class_conditional and spec.num_classes is None:
+        raise ValueError("class_conditional=True needs a labelled dataset")
     if spec.num_levels == 1:
         raise ValueError("a dataset with one level has nothing to model")
     if spec.num_levels == 0:
@@ -110,7 +134,13 @@ def _check(config: FlowConfig, spec: DatasetSpec) -> None:
             )
         if config.num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {config.num_layers}")
+        if config.dequantization != "uniform":
+            raise ValueError("continuous data is not dequantized: leave dequantization uniform")
         return
+    if config.dequantization == "variational" and (
+        config.dequantizer_hidden < 1 or config.dequantizer_steps < 1
+    ):
+        raise ValueError("dequantizer_hidden and dequantizer_steps must be >= 1")
     if config.architecture == "maf":  # on the flattened image: no scales to check
         return
     if config.num_scales < 1 or config.steps_per_scale < 1:
@@ -150,6 +180,8 @@ def make_flow_recipe(config: FlowConfig, spec: DatasetSpec) -> Recipe:
             tuple(config.mlp_hidden),
             config.num_bins,
             config.spline_bound,
+            config.actnorm_min_std,
+            config.affine_log_scale_bound,
         )
     elif continuous:
         model = CouplingFlow(
@@ -182,32 +214,64 @@ def make_flow_recipe(config: FlowConfig, spec: DatasetSpec) -> Recipe:
         decay_steps=config.decay_steps,
     )
 
-    def distribution(params) -> FlowDistribution:
+    variational = config.dequantization == "variational"
+    dequantizer = (
+        VariationalDequantizer(config.dequantizer_hidden, config.dequantizer_steps)
+        if variational
+        else None
+    )
+
+    def flow_params(params):
+        """The flow's own parameters (with variational dequantization, params also hold the
+        dequantizer's; a uniform run's tree is the flow's alone, as before it existed)."""
+        return params["flow"] if variational else params
+
+    def context_of(labels):
+        """The conditioners' context: the one-hot label for a class-conditional flow."""
+        if not config.class_conditional:
+            return None
+        return jax.nn.one_hot(jnp.maximum(labels, 0), spec.num_classes)
+
+    def distribution(params, context=None) -> FlowDistribution:
         """Noise to the flow's data space: the points, or dequantized images in [0, 1)."""
-        bijector = as_bijector(model, params)
+        bijector = as_bijector(model, flow_params(params), context)
         if preprocessing is not None:
             bijector = chain(bijector, preprocessing)
         return FlowDistribution(bijector, spec.image_shape)
 
-    def flow_input(batch, key):
-        """What the flow models: the points, or the dequantized images ``y`` in [0, 1)."""
+    def flow_input(params, batch, key):
+        """``(y, log q(u | x))``: what the flow models (the points, or the dequantized images
+        in [0, 1)) and the dequantization noise's log-density (0 when uniform)."""
+        levels = batch["image"]
         if continuous:
-            return batch["image"].astype(jnp.float32)
-        return uniform_dequantize(key, batch["image"], spec.num_levels)
+            return levels.astype(jnp.float32), jnp.zeros(levels.shape[0], jnp.float32)
+        if not variational:
+            return uniform_dequantize(key, levels, spec.num_levels), jnp.zeros(levels.shape[0])
+        eps = jax.random.logistic(key, levels.shape, jnp.float32)
+        scaled = levels.astype(jnp.float32) / (spec.num_levels - 1) - 0.5
+        u, log_q = dequantizer.apply(params["dequantizer"], eps, scaled)
+        return dequantize(levels, u, spec.num_levels), log_q
 
     def nll_nats(params, batch, key):
-        log_density = distribution(params).log_prob(flow_input(batch, key))
+        y, log_q = flow_input(params, batch, key)
+        log_density = distribution(params, context_of(batch["label"])).log_prob(y)
         if continuous:
             return -log_density
-        return -discrete_log_likelihood_bound(log_density, spec.num_levels, dims)
+        return -variational_dequantization_bound(log_density, log_q, spec.num_levels, dims)
 
     def init(key: jax.Array, batch: dict) -> TrainState:
-        init_key, noise_key = jax.random.split(key)
-        y = flow_input(batch, noise_key)
+        init_key, noise_key, dequantizer_key = jax.random.split(key, 3)
+        params = {}
+        if variational:
+            eps = jax.random.logistic(noise_key, batch["image"].shape, jnp.float32)
+            scaled = batch["image"].astype(jnp.float32) / (spec.num_levels - 1) - 0.5
+            params["dequantizer"] = dequantizer.init(dequantizer_key, eps, scaled)
+        y, _ = flow_input(params, batch, noise_key)
         # ActNorm initialises from the activations of this batch (its real examples).
         x = y if preprocessing is None else preprocessing.inverse(y)
-        params = model.init(init_key, x, inverse=True, weights=batch["mask"])
-        return fresh_train_state(params, optimizer)
+        flow = model.init(init_key, x, inverse=True, weights=batch["mask"],
+                          context=context_of(batch["label"]))  # fmt: skip
+        return fresh_train_state({**params, "flow": flow} if variational else flow, optimizer)
 
     def train_step(state: TrainState, batch: dict, key: jax.Array):
         def loss_fn(params):
@@ -231,8 +295,12 @@ def make_flow_recipe(config: FlowConfig, spec: DatasetSpec) -> Recipe:
         """Flow space to what ``sample`` returns: points as they are, images in [-1, 1]."""
         return y if continuous else 2.0 * jnp.clip(y, 0.0, 1.0) - 1.0
 
+    def cycled_labels(num: int) -> jax.Array:
+        """Labels for ``num`` samples of a class-conditional flow: 0, 1, ..., cycling."""
+        return jnp.arange(num, dtype=jnp.int32) % (spec.num_classes or 1)
+
     def sample(state: TrainState, key: jax.Array, num: int) -> jax.Array:
-        flow = distribution(state.ema_params)
+        flow = distribution(state.ema_params, context_of(cycled_labels(num)))
         return to_output(flow.sample(key, num, config.sample_temperature))
 
     if continuous:
@@ -254,7 +322,7 @@ def make_flow_recipe(config: FlowConfig, spec: DatasetSpec) -> Recipe:
     else:
 
         def figures(state: TrainState, batch: dict, key: jax.Array) -> dict[str, jax.Array]:
-            flow = distribution(state.ema_params)
+            flow = distribution(state.ema_params, context_of(cycled_labels(8)))
             z = jax.random.normal(key, (8, *spec.image_shape), jnp.float32)
             rows = [to_output(flow.bijector.forward(t * z)) for t in FIGURE_TEMPERATURES]
             return {"temperatures": jnp.stack(rows)}

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from gensys.nets.autoregressive import ARCHITECTURES, SPATIAL, build_model
+from gensys.nets.autoregressive import ARCHITECTURES, MIXTURE_NETWORKS, SPATIAL, build_model
 
 KEY = jax.random.key(7)
 SMALL = dict(hidden=8, num_layers=4, first_kernel_size=3, num_heads=2)
@@ -54,7 +54,7 @@ def dependencies(model, params, mask_index=0, num_inputs=1):
             out = model.network.apply(params, inputs, None, mask_index)
         else:
             out = model.network.apply(params, inputs)
-        return out.reshape(-1)
+        return model._level_logits(out).reshape(-1)  # a mixture's too: the levels' log-probs
 
     jacobians = np.asarray(jax.jit(jax.vmap(jax.jacfwd(logits)))(onehots))
     dims = model.dims
@@ -181,6 +181,49 @@ def test_cached_and_uncached_sampling_draw_the_same_images(architecture):
     np.testing.assert_array_equal(completed, rerun)
 
 
+@pytest.mark.parametrize("architecture", MIXTURE_NETWORKS)
+@pytest.mark.parametrize("conditional", ["logistic_mixture", "gaussian_mixture"])
+def test_mixture_conditionals_are_autoregressive_and_normalised(architecture, conditional):
+    """A discretized mixture per pixel (3 components, 3 levels, 2x2 images: 81 outcomes):
+    the levels' log-probabilities keep the order, and all images' probabilities sum to 1."""
+    shape, levels = (2, 2, 1), 3
+    model, params = model_and_params(architecture, shape, levels, conditional=conditional,
+                                     num_components=3)  # fmt: skip
+    depends = dependencies(model, params, num_inputs=4)
+    if architecture == "made":
+        order = np.asarray(model.network.masks()[0][0])
+    else:
+        order = np.arange(model.dims)
+    position = np.empty(model.dims, int)
+    position[order] = np.arange(model.dims)
+    later_or_same = position[None, :] >= position[:, None]
+    assert not np.any(depends & later_or_same)
+    assert np.any(depends)
+    images = jnp.asarray(list(itertools.product(range(levels), repeat=4))).reshape(81, *shape)
+    log_p = jax.jit(model.ensemble_log_prob)(params, images)
+    assert float(jnp.sum(jnp.exp(log_p))) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.slow  # compile-heavy: in make test, not make test-fast
+def test_a_mixture_nade_samples_its_own_probabilities_cached_or_not():
+    shape, levels = (2, 2, 1), 3
+    model, params = model_and_params("nade", shape, levels, conditional="logistic_mixture",
+                                     num_components=2)  # fmt: skip
+    images = jnp.asarray(list(itertools.product(range(levels), repeat=4))).reshape(81, *shape)
+    probs = np.exp(np.asarray(model.log_prob(params, images), np.float64))
+    key, num = jax.random.key(5), 20_000
+    cached = jax.jit(lambda p: model.sample(p, key, num, cached=True))(params)
+    rerun = jax.jit(lambda p: model.sample(p, key, 64, cached=False))(params)
+    np.testing.assert_array_equal(cached[:64], rerun)
+    codes = np.asarray(cached).reshape(num, 4) @ (levels ** np.arange(4)[::-1])
+    observed, expected = np.bincount(codes, minlength=81), num * probs / probs.sum()
+    rare = expected < 5
+    if rare.any():
+        observed = np.append(observed[~rare], observed[rare].sum())
+        expected = np.append(expected[~rare], expected[rare].sum())
+    assert stats.chisquare(observed, expected)[1] > 1e-3
+
+
 def test_build_model_errors_name_the_argument():
     with pytest.raises(ValueError, match="architecture must be one of"):
         build_model("wavenet", (4, 4, 1), 2)
@@ -190,3 +233,7 @@ def test_build_model_errors_name_the_argument():
         build_model("nade", (4, 4, 1), 2, num_classes=10)
     with pytest.raises(ValueError, match="num_masks is MADE's"):
         build_model("nade", (4, 4, 1), 2, num_masks=4)
+    with pytest.raises(ValueError, match="conditional must be one of"):
+        build_model("nade", (4, 4, 1), 2, conditional="poisson")
+    with pytest.raises(ValueError, match="a mixture conditional is built for"):
+        build_model("fvsbn", (4, 4, 1), 2, conditional="logistic_mixture")

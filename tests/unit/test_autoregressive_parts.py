@@ -1,14 +1,23 @@
-"""The autoregressive building blocks: categorical log-likelihoods, MADE and raster masks,
-and the two ancestral samplers on networks whose answer is known."""
+"""The autoregressive building blocks: categorical log-likelihoods, discretized mixtures
+over the levels, MADE and raster masks, and the two ancestral samplers on networks whose
+answer is known."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
 
 from gensys.autoregressive import made_masks, raster_kernel_mask, sample_by_rerunning
 from gensys.autoregressive.sampling import sample_with_cache
-from gensys.distributions import bits_per_dim, categorical_log_prob
+from gensys.distributions import (
+    bits_per_dim,
+    categorical_log_prob,
+    discretized_logistic_log_likelihood,
+    discretized_mixture_level_log_probs,
+)
 
 KEY = jax.random.key(0)
 
@@ -143,3 +152,37 @@ def test_completion_refuses_given_levels_outside_the_model():
     cached = jax.jit(lambda p: sample_with_cache(KEY, step, (), 4, shape, prefix=p,
                                                  num_given=2))(prefix)  # fmt: skip
     assert np.all(np.asarray(cached[1]) == -1) and np.all(np.asarray(cached)[[0, 2, 3]] >= 0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    levels=st.sampled_from([2, 3, 17, 256]),
+    components=st.integers(1, 4),
+    spread=st.floats(0.1, 4.0),
+    kind=st.sampled_from(["logistic", "gaussian"]),
+)
+def test_a_discretized_mixture_is_a_distribution_over_the_levels(levels, components, spread,
+                                                                 kind):  # fmt: skip
+    params = spread * jax.random.normal(jax.random.key(components), (3, 3 * components))
+    log_p = np.asarray(discretized_mixture_level_log_probs(params, levels, kind), np.float64)
+    assert log_p.shape == (3, levels) and np.all(np.isfinite(log_p))
+    np.testing.assert_allclose(np.exp(log_p).sum(-1), 1.0, atol=2e-5)
+
+
+def test_a_discretized_mixture_matches_its_cdf_differences():
+    # Two logistic components, 17 levels: P(k) from scipy's CDFs in float64.
+    weights, means, log_scales = np.array([0.3, 0.7]), np.array([-0.4, 0.5]), np.log([0.1, 0.3])
+    params = jnp.asarray(np.concatenate([np.log(weights), means, log_scales]), jnp.float32)
+    edges = np.concatenate([[-np.inf], np.linspace(-1, 1, 17)[:-1] + 1 / 16, [np.inf]])
+    cdf = sum(w * stats.logistic.cdf(edges, m, np.exp(s))
+              for w, m, s in zip(weights, means, log_scales, strict=True))  # fmt: skip
+    expected = np.log(np.diff(cdf))
+    got = discretized_mixture_level_log_probs(params, 17, "logistic")
+    np.testing.assert_allclose(got, expected, rtol=2e-5, atol=2e-6)
+    # One component is the single discretized logistic.
+    one = discretized_mixture_level_log_probs(jnp.array([0.0, 0.2, -1.5]), 17, "logistic")
+    levels = jnp.linspace(-1.0, 1.0, 17)
+    single = discretized_logistic_log_likelihood(levels, jnp.full(17, 0.2), jnp.full(17, -1.5), 17)
+    np.testing.assert_allclose(one, single, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="3K values"):
+        discretized_mixture_level_log_probs(jnp.zeros(4), 17)

@@ -34,7 +34,7 @@ def test_every_experiment_config_builds(path):
     families = (
         {"ae": "vae", "cvae": "vae", "gan_mlp": "gan", "gan_mlp_bn": "gan"}
         | dict.fromkeys(("dcgan", "cgan", "lsgan", "wgangp", "sngan"), "gan")
-        | dict.fromkeys(("realnvp", "glow", "nsf"), "flow")
+        | dict.fromkeys(("realnvp", "glow", "nsf", "maf"), "flow")
         | dict.fromkeys(autoregressive, "autoregressive")
         | dict.fromkeys(("pix2pix_edges", "pix2pix_inpaint", "pix2pix_superres"), "pix2pix")
     )
