@@ -4,6 +4,7 @@
 #   make test-fast  the unit and property tests not marked slow (the edit-test loop)
 #   make compare  every family trained on digits under one budget; writes the comparison report
 #   make bench    gensys against PyTorch diffusers (own venv .venv-peer); writes the speed report
+#   make bench-quick  the same in one round, training step and DDIM-50 only (development)
 #   make gpu-check  the CIFAR-10 step, samplers and configs on whatever accelerator JAX sees
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +16,7 @@ PYTEST_WORKERS ?= 2
 PEER := .venv-peer
 PEER_STAMP := $(PEER)/.installed
 
-.PHONY: demo test test-fast compare bench gpu-check lint install clean
+.PHONY: demo test test-fast compare bench bench-quick gpu-check lint install clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,10 @@ $(PEER_STAMP): benchmarks/requirements-peer.txt
 bench: $(STAMP) $(PEER_STAMP)
 	$(PY) -m benchmarks.vs_pytorch --peer_python=$(PEER)/bin/python
 	@echo "report: benchmarks/results/vs_pytorch.md"
+
+bench-quick: $(STAMP) $(PEER_STAMP)
+	$(PY) -m benchmarks.vs_pytorch --peer_python=$(PEER)/bin/python --quick
+	@echo "report: benchmarks/results/vs_pytorch_quick.md (not committed)"
 
 gpu-check: $(STAMP)
 	$(PY) -m benchmarks.gpu_check

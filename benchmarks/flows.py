@@ -56,12 +56,15 @@ _RENDER_ONLY = flags.DEFINE_bool(
     "render_only", False, "Rewrite flows.md from flows.json without training."
 )
 _WORKDIR = flags.DEFINE_string("workdir", "runs/flows", "Where the runs are trained.")
+_CPU_DEVICES = flags.DEFINE_integer(
+    "cpu_devices", 2, "XLA host devices on CPU (1 when the run is pinned to one core)."
+)
 _OUT = flags.DEFINE_string("out", "benchmarks/results", "Where results and pictures go.")
 
 
 def main(argv):
     del argv
-    start_runtime(2)
+    start_runtime(_CPU_DEVICES.value)
 
     import jax
 
@@ -104,6 +107,7 @@ def main(argv):
             "train_seconds": seconds,
             "samples_per_second": _NUM_SAMPLES.value / sample_seconds,
             "overrides": overrides,
+            "cpu_devices": _CPU_DEVICES.value,
             "entropy_floor": toy2d.ENTROPIES.get(spec.builder) if spec.num_levels == 0 else None,
         }
         runs[run_key(run)] = run
@@ -126,14 +130,21 @@ def floor_on_test_points(dataset: str) -> float:
     return float(-toy2d.LOG_DENSITIES[dataset](points).mean())
 
 
+def devices_note(run: dict) -> list[str]:
+    """``["1 host device"]`` for a run not on the default 2 host devices."""
+    devices = run.get("cpu_devices", 2)
+    return [] if devices == 2 else [f"{devices} host device{'s' if devices > 1 else ''}"]
+
+
 def render(runs: list[dict], machine: str) -> str:
     toys = [r for r in runs if r["entropy_floor"] is not None]
     images = [r for r in runs if r["entropy_floor"] is None]
     lines = [
         "# Normalizing flows: likelihoods, wall times and sampling speed",
         "",
-        f"`python -m benchmarks.flows` on {machine} (2 host devices); every run trained from "
-        "scratch. Sampling: samples per second of the jitted sampler, median of 5 calls.",
+        f"`python -m benchmarks.flows` on {machine} (2 host devices unless a row says "
+        "otherwise); every run trained from scratch. Sampling: samples per second of the "
+        "jitted sampler, median of 5 calls.",
         "",
     ]
     if toys:
@@ -172,7 +183,8 @@ def render(runs: list[dict], machine: str) -> str:
         for r in images:
             literature = LITERATURE.get(r["config"].split("_")[0] + "_" + r["dataset"][:5])
             lit = f"{literature:.2f} (60k train)" if literature else "-"
-            changed = f" ({', '.join(r['overrides'])})" if r.get("overrides") else ""
+            notes = [*r.get("overrides", []), *devices_note(r)]
+            changed = f" ({', '.join(notes)})" if notes else ""
             lines.append(
                 f"| {r['config']}{changed} | "
                 f"{r['dataset']} {r['train_split']} / {r['eval_split']} | "

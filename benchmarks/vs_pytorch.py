@@ -3,6 +3,7 @@ DDIM with 50 steps and DPM-Solver++(2M) with 20 steps, plus gensys-only throughp
 
     make bench            # creates .venv-peer from benchmarks/requirements-peer.txt, then
     python -m benchmarks.vs_pytorch --peer_python=.venv-peer/bin/python
+    make bench-quick      # --quick: one round, training step and DDIM-50 only
 
 Both sides run as worker processes (``--worker`` here, ``benchmarks/peer_pytorch.py``
 there) that build their model once and then time calls on command, so the driver can
@@ -56,6 +57,12 @@ _OUTPUT = flags.DEFINE_string(
     "output", str(REPO / "benchmarks" / "results" / "vs_pytorch"), "Results path stem."
 )
 _WORKER = flags.DEFINE_bool("worker", False, "Run as the gensys worker (used by the driver).")
+_QUICK = flags.DEFINE_bool(
+    "quick",
+    False,
+    "For development: one interleaved round of the training step and of DDIM-50, no "
+    "gensys-only throughputs, written to <output>_quick so the committed results stay.",
+)
 
 BATCH = 64
 IMAGE = (32, 32, 1)
@@ -321,6 +328,12 @@ def main(argv) -> None:
             f"no PyTorch environment at {peer_python}: run `make bench` (it creates "
             ".venv-peer from benchmarks/requirements-peer.txt) or pass --peer_python"
         )
+    rounds, reps, sampling_rounds = _ROUNDS.value, _REPS.value, _SAMPLING_ROUNDS.value
+    workloads, gensys_only, output = _WORKLOADS.value, _GENSYS_ONLY.value, _OUTPUT.value
+    if _QUICK.value:
+        rounds, sampling_rounds = 1, 1
+        workloads = [w for w in workloads if w in ("train_step", "ddim50")]
+        gensys_only, output = [], output + "_quick"
     env = dict(os.environ)
     env.pop("GENSYS_COMPILATION_CACHE", None)
     gensys = _Worker("gensys", [sys.executable, "-m", "benchmarks.vs_pytorch", "--worker"], env)
@@ -335,20 +348,17 @@ def main(argv) -> None:
             "date": time.strftime("%Y-%m-%d"),
             "machine": machine(),
             "sides": sides,
-            "rounds": {"train_step": _ROUNDS.value, "samplers": _SAMPLING_ROUNDS.value},
-            "reps": {"train_step": _REPS.value, "samplers": 1},
+            "rounds": {"train_step": rounds, "samplers": sampling_rounds},
+            "reps": {"train_step": reps, "samplers": 1},
             "paired": {},
             "gensys_only": {},
         }
-        for workload in _WORKLOADS.value:
-            rounds, reps = (
-                (_ROUNDS.value, _REPS.value) if workload == "train_step"
-                else (_SAMPLING_ROUNDS.value, 1)
-            )  # fmt: skip
-            results["paired"][workload] = interleaved(gensys, peer, workload, rounds, reps)
-        for workload in _GENSYS_ONLY.value:
+        for workload in workloads:
+            counts = (rounds, reps) if workload == "train_step" else (sampling_rounds, 1)
+            results["paired"][workload] = interleaved(gensys, peer, workload, *counts)
+        for workload in gensys_only:
             setup = gensys.ask(op="setup", workload=workload)
-            times = gensys.ask(op="run", workload=workload, reps=_ROUNDS.value)["times"]
+            times = gensys.ask(op="run", workload=workload, reps=rounds)["times"]
             setup.update(times=times, median_s=statistics.median(times))
             setup["items"] = 1 if workload == "cifar_unet" else BATCH
             results["gensys_only"][workload] = setup
@@ -356,8 +366,8 @@ def main(argv) -> None:
     finally:
         gensys.close()
         peer.close()
-    write_report(results, Path(_OUTPUT.value), BATCH, IMAGE)
-    print(f"wrote {_OUTPUT.value}.md and .json")
+    write_report(results, Path(output), BATCH, IMAGE)
+    print(f"wrote {output}.md and .json")
 
 
 if __name__ == "__main__":

@@ -18,5 +18,5 @@ def get_config():
     m.mlp_hidden = (512,)
     m.num_bins = 8
     m.spline_bound = 4.0
-    config.train.num_steps = 2000  # 4.6x MAF's step time
+    config.train.num_steps = 1000  # 4.6x MAF's step time
     return config

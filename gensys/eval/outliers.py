@@ -10,7 +10,11 @@ What They Don't Know?").
 
 :func:`outlier_sets` builds the usual non-data from images of integer levels: uniform
 ``noise`` over the levels, ``inverted`` images ``L - 1 - x``, and images ``shifted``
-two pixels right and down (zero filled).
+two pixels right and down (zero filled). :func:`perturbed` makes the training data of a
+likelihood-ratio background model (Ren et al. 2019, "Likelihood Ratios for
+Out-of-Distribution Detection"): each pixel replaced by a uniformly drawn level with
+probability ``rate``, which keeps the population's background statistics and destroys
+its semantics.
 """
 
 from __future__ import annotations
@@ -53,3 +57,17 @@ def outlier_sets(images: np.ndarray, num_levels: int, seed: int = 0) -> dict[str
         "inverted": (num_levels - 1 - images).astype(images.dtype),
         "shifted": shifted,
     }
+
+
+def perturbed(images: np.ndarray, num_levels: int, rate: float, seed: int = 0) -> np.ndarray:
+    """``images`` with each pixel, independently with probability ``rate``, replaced by a
+    level drawn uniformly from ``[0, num_levels)`` (Ren et al. 2019, section 3.1)."""
+    images = np.asarray(images)
+    if not np.issubdtype(images.dtype, np.integer):
+        raise ValueError(f"images must be integer levels, got {images.dtype}")
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate must be in [0, 1], got {rate}")
+    rng = np.random.default_rng(seed)
+    replace = rng.random(images.shape) < rate
+    noise = rng.integers(0, num_levels, images.shape)
+    return np.where(replace, noise, images).astype(images.dtype)

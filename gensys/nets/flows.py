@@ -19,6 +19,14 @@ the activations it sees there (Kingma & Dhariwal 2018, section 3.1).
 - :class:`CouplingFlow`: a flow on vectors ``[B, 1, 1, D]`` (the 2-D toy densities) of
   ActNorm, an optional 1x1 mixing (``architecture="glow"``) and channel couplings with
   MLP conditioners.
+- :class:`AutoregressiveFlow`: MAF and the autoregressive spline flow on vectors (an
+  image flattened).
+
+Conditional flows: every model and layer also takes ``context`` (``None``, a vector
+``[B, K]`` such as a label's one-hot, or for the conv conditioners a map ``[B, H, W, K]``
+of the image's size) that every conditioner reads beside its input, so ``x -> z`` is a
+bijection for each context: ``p(x | c)`` (a class-conditional flow, or the noise flow of
+:mod:`gensys.nets.dequantization`). ActNorm and the 1x1 convolutions ignore it.
 """
 
 from __future__ import annotations

@@ -10,6 +10,13 @@
   :class:`~gensys.nets.flows.CouplingFlow`, ``eval/nll_nats = -log p(x)`` exactly
   (``eval/bpd`` divides by ``D ln 2`` with ``D = 2``).
 
+``class_conditional``: ``p(x | y)``, every conditioner reading the label's one-hot (samples
+cycle through the labels; :func:`gensys.train.likelihood_scores.bayes_classify` turns it
+into a classifier). ``dequantization="variational"``: ``u`` from Flow++'s learned
+``q(u | x)`` (:class:`gensys.nets.dequantization.VariationalDequantizer`, trained jointly)
+and ``eval/nll_nats`` its bound
+(:func:`gensys.flows.distribution.variational_dequantization_bound`).
+
 Trains on the mean NLL per dimension (nats) with Adam; samples come from the EMA
 parameters at ``sample_temperature``. ``figures``: for images ``temperatures`` (a row
 of samples per temperature in :data:`FIGURE_TEMPERATURES`, the same noise in every

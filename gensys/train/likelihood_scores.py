@@ -12,10 +12,12 @@ call scores any of them:
 
 :func:`outlier_aurocs` turns the scores into the AUROC of telling held-out data from
 non-data (:func:`gensys.eval.outliers.outlier_sets`: noise, inverted, shifted, or any
-given set) with two scores: the likelihood itself, ``log p(x)``, and the typicality
-correction of Nalisnick et al. (2019), ``-| -log p(x) - mean training NLL |``, which flags
-inputs that are *more* likely than data is, as smooth or shifted images can be for
-likelihood models.
+given set) with the likelihood itself, ``log p(x)``; the typicality correction of
+Nalisnick et al. (2019), ``-| -log p(x) - mean training NLL |``, which flags inputs that
+are *more* likely than data is, as smooth or shifted images can be for likelihood
+models; and, given a background model's NLLs, the likelihood ratio of Ren et al. (2019),
+``log p(x) - log p_background(x)``, which cancels what the two models share (the
+background's training data: :func:`gensys.eval.outliers.perturbed`).
 
 A class-conditional model (``class_conditional=True``: the conditional VAE, the gated
 PixelCNN) is also a classifier by Bayes' rule: :func:`class_log_likelihoods` scores each
@@ -87,19 +89,42 @@ def typicality_scores(nll: np.ndarray, training_nll: np.ndarray) -> np.ndarray:
     return -np.abs(np.asarray(nll) - float(np.mean(training_nll)))
 
 
+def likelihood_ratio_scores(nll: np.ndarray, background_nll: np.ndarray) -> np.ndarray:
+    """``log p(x) - log p_background(x)`` from the two models' NLLs of the same inputs."""
+    nll, background_nll = np.asarray(nll), np.asarray(background_nll)
+    if nll.shape != background_nll.shape:
+        raise ValueError(f"one NLL per input from each model, got {nll.shape} and "
+                         f"{background_nll.shape}")  # fmt: skip
+    return background_nll - nll
+
+
 def outlier_aurocs(
-    inlier_nll: np.ndarray, outlier_nll: Mapping[str, np.ndarray], training_nll: np.ndarray
+    inlier_nll: np.ndarray,
+    outlier_nll: Mapping[str, np.ndarray],
+    training_nll: np.ndarray,
+    *,
+    inlier_background_nll: np.ndarray | None = None,
+    outlier_background_nll: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """``{kind: {"likelihood": AUROC, "typicality": AUROC}}`` of ranking the inliers above
-    each set of outliers by ``log p(x)`` and by :func:`typicality_scores`."""
+    """``{kind: {"likelihood": AUROC, "typicality": AUROC[, "likelihood_ratio": AUROC]}}``
+    of ranking the inliers above each set of outliers by ``log p(x)``, by
+    :func:`typicality_scores` and, given a background model's NLLs of the same inputs, by
+    :func:`likelihood_ratio_scores`."""
+    if (inlier_background_nll is None) != (outlier_background_nll is None):
+        raise ValueError("give the background NLLs of both the inliers and the outliers")
     inlier_typical = typicality_scores(inlier_nll, training_nll)
-    return {
-        kind: {
+    table = {}
+    for kind, nll in outlier_nll.items():
+        table[kind] = {
             "likelihood": auroc(-np.asarray(inlier_nll), -np.asarray(nll)),
             "typicality": auroc(inlier_typical, typicality_scores(nll, training_nll)),
         }
-        for kind, nll in outlier_nll.items()
-    }
+        if inlier_background_nll is not None:
+            table[kind]["likelihood_ratio"] = auroc(
+                likelihood_ratio_scores(inlier_nll, inlier_background_nll),
+                likelihood_ratio_scores(nll, outlier_background_nll[kind]),
+            )
+    return table
 
 
 def class_log_likelihoods(
