@@ -8,9 +8,10 @@
   :func:`discretized_logistic_log_likelihood` (Salimans et al. 2017, PixelCNN++):
   the probability of the bin of ``x`` among ``num_levels`` evenly spaced values
   in ``[-1, 1]``, the end bins reaching to infinity;
-- :func:`discretized_mixture_level_log_probs`: ``log P(k)`` of every level ``k`` under a
-  mixture of those (PixelCNN++'s logistic mixture, or Gaussians as in RNADE), a
-  normalised categorical over the levels from ``3K`` parameters instead of ``L``.
+- :func:`discretized_mixture_log_prob`: ``log P(bin of x)`` under a mixture of those
+  (PixelCNN++'s logistic mixture, or Gaussians as in RNADE), ``3K`` parameters instead of
+  ``L`` logits; :func:`discretized_mixture_level_log_probs` the same for every level, a
+  normalised categorical over the levels.
 
 Each returns an array shaped like ``x``; families sum it over the dimensions
 they model. :func:`bits_per_dim` turns nats per example into bits per dimension.
@@ -125,32 +126,43 @@ def discretized_gaussian_log_likelihood(
 MIXTURE_KINDS = ("logistic", "gaussian")
 
 
-def discretized_mixture_level_log_probs(
-    params: jax.Array, num_levels: int, kind: str = "logistic"
+def discretized_mixture_log_prob(
+    x: jax.Array, params: jax.Array, num_levels: int, kind: str = "logistic"
 ) -> jax.Array:
-    """``log P(k)`` for every level ``k`` in ``[0, L)``, ``[..., L]``, under a mixture of
-    ``K`` discretized logistics (Salimans et al. 2017, eq. 2) or Gaussians (RNADE's
-    mixture of Gaussians, Uria et al. 2013, on the levels' bins).
+    """Elementwise ``log P(bin of x)`` under a mixture of ``K`` discretized logistics
+    (Salimans et al. 2017, eq. 2) or Gaussians (RNADE's mixture of Gaussians, Uria et al.
+    2013, on the levels' bins): ``log sum_k pi_k P_k(bin of x)``.
 
-    ``params [..., 3K]`` = (mixture logits, means, log-scales), each ``[..., K]``; level
-    ``k`` sits at ``2k / (L - 1) - 1`` in ``[-1, 1]`` with the bins of
-    :func:`discretized_logistic_log_likelihood` (end bins to infinity), so the ``L``
-    probabilities sum to one exactly and serve as a categorical's logits. Log-scales are
-    clamped below at -7, as in PixelCNN++.
+    ``x [...]`` on the ``num_levels`` evenly spaced values of ``[-1, 1]`` (the bins of
+    :func:`discretized_logistic_log_likelihood`, end bins to infinity); ``params [..., 3K]``
+    = (mixture logits, means, log-scales), each ``[..., K]``. Log-scales are clamped below
+    at -7, as in PixelCNN++. Costs ``O(K)`` an element: what training evaluates.
     """
     if kind not in MIXTURE_KINDS:
         raise ValueError(f"kind must be one of {MIXTURE_KINDS}, got {kind!r}")
     if params.shape[-1] % 3 or params.shape[-1] == 0:
         raise ValueError(f"params must hold 3K values a pixel, got {params.shape[-1]}")
+    if params.shape[:-1] != x.shape:
+        raise ValueError(f"params must be x.shape + (3K,) = {tuple(x.shape)} + (3K,), "
+                         f"got {tuple(params.shape)}")  # fmt: skip
     logit_weights, means, log_scales = jnp.split(params.astype(jnp.float32), 3, axis=-1)
     log_scales = jnp.maximum(log_scales, -7.0)
-    levels = jnp.linspace(-1.0, 1.0, num_levels, dtype=jnp.float32)
-    shape = (*params.shape[:-1], num_levels, means.shape[-1])  # [..., L, K]
-    x = jnp.broadcast_to(levels[:, None], shape)
-    means, log_scales = (jnp.broadcast_to(v[..., None, :], shape) for v in (means, log_scales))
+    x = jnp.broadcast_to(x[..., None].astype(jnp.float32), means.shape)
     log_bin = (
         discretized_logistic_log_likelihood if kind == "logistic"
         else discretized_gaussian_log_likelihood
     )(x, means, log_scales, num_levels)  # fmt: skip
-    log_weights = jax.nn.log_softmax(logit_weights, axis=-1)[..., None, :]
-    return jax.nn.logsumexp(log_weights + log_bin, axis=-1)
+    return jax.nn.logsumexp(jax.nn.log_softmax(logit_weights, axis=-1) + log_bin, axis=-1)
+
+
+def discretized_mixture_level_log_probs(
+    params: jax.Array, num_levels: int, kind: str = "logistic"
+) -> jax.Array:
+    """``log P(k)`` for every level ``k`` in ``[0, L)``, ``[..., L]``, under the mixture of
+    :func:`discretized_mixture_log_prob` with ``params [..., 3K]``: the ``L`` probabilities
+    sum to one exactly and serve as a categorical's logits (what sampling draws from).
+    Costs ``O(L K)`` a pixel."""
+    levels = jnp.linspace(-1.0, 1.0, num_levels, dtype=jnp.float32)
+    x = jnp.broadcast_to(levels, (*params.shape[:-1], num_levels))
+    every = jnp.broadcast_to(params[..., None, :], (*x.shape, params.shape[-1]))
+    return discretized_mixture_log_prob(x, every, num_levels, kind)

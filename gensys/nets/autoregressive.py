@@ -29,7 +29,11 @@ import jax.numpy as jnp
 
 from gensys import checks
 from gensys.autoregressive.sampling import sample_by_rerunning, sample_with_cache
-from gensys.distributions import categorical_log_prob, discretized_mixture_level_log_probs
+from gensys.distributions import (
+    categorical_log_prob,
+    discretized_mixture_level_log_probs,
+    discretized_mixture_log_prob,
+)
 from gensys.nets.fvsbn import FVSBN
 from gensys.nets.gated_pixelcnn import GatedPixelCNN
 from gensys.nets.made import MADE
@@ -85,19 +89,32 @@ class AutoregressiveModel:
     def init(self, key: jax.Array, levels: jax.Array, labels: jax.Array | None = None):
         return self.network.init(key, jax.nn.one_hot(levels, self.num_levels), labels)
 
-    def logits(self, params, levels, labels=None, mask_index=0) -> jax.Array:
-        """``[B, H, W, C, L]`` logits of every pixel given the pixels before it."""
+    def _outputs(self, params, levels, labels=None, mask_index=0) -> jax.Array:
+        """The network's raw outputs a pixel (``[B, H, W, C, L]`` logits or ``3K``)."""
         onehot = jax.nn.one_hot(levels, self.num_levels)
         if self.architecture == "made":
-            return self._level_logits(self.network.apply(params, onehot, labels, mask_index))
-        return self._level_logits(self.network.apply(params, onehot, labels))
+            return self.network.apply(params, onehot, labels, mask_index)
+        return self.network.apply(params, onehot, labels)
+
+    def logits(self, params, levels, labels=None, mask_index=0) -> jax.Array:
+        """``[B, H, W, C, L]`` logits of every pixel given the pixels before it."""
+        return self._level_logits(self._outputs(params, levels, labels, mask_index))
 
     def log_prob(self, params, levels, labels=None, mask_index=0) -> jax.Array:
         """``log p(x)`` per image ``(B,)`` in nats, for ``levels [B, H, W, C]`` in ``[0, L)``."""
         checks.check_integer(levels, "levels")
         checks.check_shape(levels, (None, *self.image_shape), "levels")
-        log_probs = categorical_log_prob(levels, self.logits(params, levels, labels, mask_index))
-        return jnp.sum(log_probs, axis=(1, 2, 3))
+        if self.conditional == "categorical":
+            logits = self.logits(params, levels, labels, mask_index)
+            return jnp.sum(categorical_log_prob(levels, logits), axis=(1, 2, 3))
+        # A mixture is evaluated at the observed level only (O(K) a pixel, not O(L K)):
+        # the same number as the categorical of its levels' log-probabilities.
+        valid = checks.check_levels(levels, self.num_levels, "levels")
+        x = 2.0 * levels.astype(jnp.float32) / (self.num_levels - 1) - 1.0
+        kind = self.conditional.removesuffix("_mixture")
+        outputs = self._outputs(params, levels, labels, mask_index)
+        log_probs = discretized_mixture_log_prob(x, outputs, self.num_levels, kind)
+        return jnp.sum(jnp.where(valid, log_probs, jnp.nan), axis=(1, 2, 3))
 
     def ensemble_log_prob(self, params, levels, labels=None) -> jax.Array:
         """MADE's test-time ensemble ``log (1/K) sum_k p_k(x)`` over its ``K`` mask sets
