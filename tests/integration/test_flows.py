@@ -70,17 +70,32 @@ def test_whole_model_round_trip_and_log_det(architecture):
     assert float(jnp.linalg.slogdet(jacobian)[1]) == pytest.approx(float(log_det[0]), rel=1e-4)
 
 
-def test_two_dimensional_flow_density_integrates_to_one():
+@pytest.mark.parametrize("conditional", [False, True])
+def test_two_dimensional_flow_density_integrates_to_one(conditional):
+    # A conditional flow's p(x | c) integrates to one for each context c.
     model = CouplingFlow("glow", num_layers=4, hidden=(16,))
     x = jax.random.normal(KEY, (256, 1, 1, 2))
-    params = perturbed(model.init(KEY, x, inverse=True), scale=0.2)
-    flow = FlowDistribution(as_bijector(model, params), (1, 1, 2))
     grid = np.linspace(-10.0, 10.0, 1001)
     points = np.stack(np.meshgrid(grid, grid), -1).reshape(-1, 1, 1, 2).astype(np.float32)
-    log_prob = jax.jit(flow.log_prob)
-    density = np.concatenate([np.exp(log_prob(c)) for c in np.split(points, 7)])
-    mass = density.sum() * (grid[1] - grid[0]) ** 2
-    assert mass == pytest.approx(1.0, abs=1e-3)
+    chunks = np.split(points, 7)
+    contexts = [jnp.eye(3)[i] for i in range(3)] if conditional else [None]
+    init_context = jnp.tile(jnp.eye(3)[:1], (256, 1)) if conditional else None
+    params = perturbed(model.init(KEY, x, inverse=True, context=init_context), scale=0.2)
+    masses = []
+    for context in contexts:
+
+        @jax.jit
+        def log_prob(v, context=context):
+            c = None if context is None else jnp.broadcast_to(context, (v.shape[0], 3))
+            return FlowDistribution(as_bijector(model, params, c), (1, 1, 2)).log_prob(v)
+
+        density = np.concatenate([np.exp(log_prob(c)) for c in chunks])
+        masses.append(density.sum() * (grid[1] - grid[0]) ** 2)
+    np.testing.assert_allclose(masses, 1.0, atol=1e-3)
+    if conditional:  # and the contexts give different densities
+        assert float(log_prob(points[:5], jnp.eye(3)[0])[0]) != float(
+            log_prob(points[:5], jnp.eye(3)[1])[0]
+        )
 
 
 def tiny(name, data_cache, num_steps, **data):
