@@ -11,7 +11,9 @@
 - :func:`discretized_mixture_log_prob`: ``log P(bin of x)`` under a mixture of those
   (PixelCNN++'s logistic mixture, or Gaussians as in RNADE), ``3K`` parameters instead of
   ``L`` logits; :func:`discretized_mixture_level_log_probs` the same for every level, a
-  normalised categorical over the levels.
+  normalised categorical over the levels;
+- :func:`gaussian_mixture_log_prob` and :func:`sample_gaussian_mixture`: the continuous
+  mixture of Gaussians of RNADE (Uria et al. 2013) from the same ``3K`` parameters.
 
 Each returns an array shaped like ``x``; families sum it over the dimensions
 they model. :func:`bits_per_dim` turns nats per example into bits per dimension.
@@ -166,3 +168,33 @@ def discretized_mixture_level_log_probs(
     x = jnp.broadcast_to(levels, (*params.shape[:-1], num_levels))
     every = jnp.broadcast_to(params[..., None, :], (*x.shape, params.shape[-1]))
     return discretized_mixture_log_prob(x, every, num_levels, kind)
+
+
+def _mixture_parts(params: jax.Array):
+    if params.shape[-1] % 3 or params.shape[-1] == 0:
+        raise ValueError(f"params must hold 3K values an element, got {params.shape[-1]}")
+    logit_weights, means, log_scales = jnp.split(params.astype(jnp.float32), 3, axis=-1)
+    return jax.nn.log_softmax(logit_weights, axis=-1), means, jnp.maximum(log_scales, -7.0)
+
+
+def gaussian_mixture_log_prob(x: jax.Array, params: jax.Array) -> jax.Array:
+    """Elementwise ``log sum_k pi_k N(x; mu_k, sigma_k^2)``, a density in nats (RNADE's
+    conditional, Uria et al. 2013, eq. 5); ``params [..., 3K]`` as in
+    :func:`discretized_mixture_log_prob` (log-scales clamped below at -7)."""
+    log_weights, means, log_scales = _mixture_parts(params)
+    if params.shape[:-1] != x.shape:
+        raise ValueError(f"params must be x.shape + (3K,) = {tuple(x.shape)} + (3K,), "
+                         f"got {tuple(params.shape)}")  # fmt: skip
+    log_normal = normal_log_prob(x[..., None].astype(jnp.float32), means, 2.0 * log_scales)
+    return jax.nn.logsumexp(log_weights + log_normal, axis=-1)
+
+
+def sample_gaussian_mixture(key: jax.Array, params: jax.Array) -> jax.Array:
+    """One draw ``[...]`` from each mixture of :func:`gaussian_mixture_log_prob`: a
+    component by its weight, then its Gaussian."""
+    log_weights, means, log_scales = _mixture_parts(params)
+    pick_key, noise_key = jax.random.split(key)
+    component = jax.random.categorical(pick_key, log_weights, axis=-1)[..., None]
+    mean = jnp.take_along_axis(means, component, axis=-1)[..., 0]
+    scale = jnp.exp(jnp.take_along_axis(log_scales, component, axis=-1)[..., 0])
+    return mean + scale * jax.random.normal(noise_key, mean.shape, jnp.float32)

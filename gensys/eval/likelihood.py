@@ -58,16 +58,23 @@ def uniform_nll_nats(num_dims: int, num_levels: int) -> float:
     return num_dims * math.log(num_levels)
 
 
-CONTINUOUS_FLOW = "exact: -log p(x) of a continuous density (change of variables); no levels"
+CONTINUOUS = {
+    "flow": "exact: -log p(x) of a continuous density (change of variables); no levels",
+    "autoregressive": (
+        "exact: -log p(x) = -sum_i log sum_k pi_k N(x_i; mu_k, sigma_k^2), a continuous "
+        "density (RNADE's Gaussian mixtures); no levels"
+    ),
+}
 
 
 def accounting_of(family: str, autoencoder: bool = False, continuous: bool = False) -> str:
     """The statement of :data:`ACCOUNTING` for a family (autoencoders have no likelihood;
-    a flow on continuous data, the 2-D toys, has an exact density and no levels)."""
+    a flow or an autoregressive model on continuous data, the 2-D toys, has an exact
+    density and no levels: :data:`CONTINUOUS`)."""
     if autoencoder:
         return "none: an autoencoder defines no density"
-    if continuous and family == "flow":
-        return CONTINUOUS_FLOW
+    if continuous and family in CONTINUOUS:
+        return CONTINUOUS[family]
     if family not in ACCOUNTING:
         raise ValueError(f"unknown family {family!r}; known: {sorted(ACCOUNTING)}")
     return ACCOUNTING[family]

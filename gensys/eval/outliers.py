@@ -3,7 +3,8 @@ data from inputs that are not data.
 
 :func:`auroc` is the area under the ROC curve of the score ``log p(x)`` ranking inliers
 above outliers, i.e. the probability that a random inlier scores higher than a random
-outlier, ties counting half (the Mann-Whitney U statistic over ``n_in n_out``). 1 is
+outlier, ties counting half (the Mann-Whitney U statistic over ``n_in n_out``); scores of
+``-inf`` (an input the model rules out) rank lowest. 1 is
 perfect separation, 0.5 chance, and below 0.5 the model prefers the outliers (as deep
 generative models famously can; Nalisnick et al. 2019, "Do Deep Generative Models Know
 What They Don't Know?").
@@ -34,8 +35,8 @@ def auroc(inlier_scores: np.ndarray, outlier_scores: np.ndarray) -> float:
             f"need scores on both sides, got {inlier_scores.size} inliers and "
             f"{outlier_scores.size} outliers"
         )
-    if not (np.all(np.isfinite(inlier_scores)) and np.all(np.isfinite(outlier_scores))):
-        raise ValueError("scores must be finite")
+    if np.isnan(inlier_scores).any() or np.isnan(outlier_scores).any():
+        raise ValueError("scores must not be NaN (an infinite score is ranked as it is)")
     ranks = stats.rankdata(np.concatenate([inlier_scores, outlier_scores]))
     n_in, n_out = inlier_scores.size, outlier_scores.size
     u = ranks[:n_in].sum() - n_in * (n_in + 1) / 2

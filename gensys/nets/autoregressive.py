@@ -13,6 +13,11 @@ levels' log-probabilities (:func:`gensys.distributions.discretized_mixture_level
 The likelihood and the samplers see the same ``[..., L]`` log-probabilities either way,
 so the accounting is unchanged; a mixture needs no 256-way output per pixel.
 
+Continuous data (``num_levels=0``: real vectors, such as the 2-D toy densities): MADE or
+NADE with ``conditional="gaussian_mixture"`` is RNADE's model (Uria et al. 2013; MADE MoG
+in Papamakarios et al. 2017), ``log p(x) = sum_i log sum_k pi_k N(x_i; mu_k, sigma_k^2)``,
+an exact density in nats; samples are drawn coordinate by coordinate.
+
 :func:`build_model` picks the network of ``architecture`` (:data:`ARCHITECTURES`);
 :class:`AutoregressiveModel` gives ``log_prob`` and ``sample`` (cached where the network
 has a ``step``: FVSBN, NADE, the Transformer) for a parameter pytree.
@@ -33,6 +38,8 @@ from gensys.distributions import (
     categorical_log_prob,
     discretized_mixture_level_log_probs,
     discretized_mixture_log_prob,
+    gaussian_mixture_log_prob,
+    sample_gaussian_mixture,
 )
 from gensys.nets.fvsbn import FVSBN
 from gensys.nets.gated_pixelcnn import GatedPixelCNN
@@ -71,6 +78,16 @@ class AutoregressiveModel:
     order: tuple[int, ...] | None = None
     conditional: str = "categorical"  # see the module docstring
 
+    @property
+    def continuous(self) -> bool:
+        """Real-valued data (``num_levels == 0``): a Gaussian mixture's density."""
+        return self.num_levels == 0
+
+    def _network_input(self, x: jax.Array) -> jax.Array:
+        if self.continuous:
+            return x.astype(jnp.float32)[..., None]
+        return jax.nn.one_hot(x, self.num_levels)
+
     def _level_logits(self, outputs: jax.Array) -> jax.Array:
         """The network's per-pixel outputs as the levels' logits ``[..., L]``."""
         if self.conditional == "categorical":
@@ -87,21 +104,45 @@ class AutoregressiveModel:
         return self.architecture in CACHED
 
     def init(self, key: jax.Array, levels: jax.Array, labels: jax.Array | None = None):
-        return self.network.init(key, jax.nn.one_hot(levels, self.num_levels), labels)
+        return self.network.init(key, self._network_input(levels), labels)
+
+    def _mixture_means_spread(self, outputs: jax.Array) -> jax.Array:
+        """A mixture's parameters with the ``K`` means offset by ``linspace(-1, 1, K)``.
+
+        Without it, a pixel whose parameters come from biases alone (the first in the
+        order reads no input) has ``K`` identical components that get identical gradients
+        and never separate; the fixed offsets break that symmetry at no cost."""
+        if self.conditional == "categorical":
+            return outputs
+        k = outputs.shape[-1] // 3
+        offsets = jnp.concatenate(
+            [jnp.zeros(k), jnp.linspace(-1.0, 1.0, k) if k > 1 else jnp.zeros(1), jnp.zeros(k)]
+        )
+        return outputs + offsets.astype(outputs.dtype)
 
     def _outputs(self, params, levels, labels=None, mask_index=0) -> jax.Array:
-        """The network's raw outputs a pixel (``[B, H, W, C, L]`` logits or ``3K``)."""
-        onehot = jax.nn.one_hot(levels, self.num_levels)
+        """Each pixel's parameters: ``[B, H, W, C, L]`` logits, or a mixture's ``3K``."""
+        onehot = self._network_input(levels)
         if self.architecture == "made":
-            return self.network.apply(params, onehot, labels, mask_index)
-        return self.network.apply(params, onehot, labels)
+            raw = self.network.apply(params, onehot, labels, mask_index)
+        else:
+            raw = self.network.apply(params, onehot, labels)
+        return self._mixture_means_spread(raw)
 
     def logits(self, params, levels, labels=None, mask_index=0) -> jax.Array:
         """``[B, H, W, C, L]`` logits of every pixel given the pixels before it."""
+        if self.continuous:
+            raise ValueError("a continuous model has densities, not level logits")
         return self._level_logits(self._outputs(params, levels, labels, mask_index))
 
     def log_prob(self, params, levels, labels=None, mask_index=0) -> jax.Array:
-        """``log p(x)`` per image ``(B,)`` in nats, for ``levels [B, H, W, C]`` in ``[0, L)``."""
+        """``log p(x)`` per image ``(B,)`` in nats, for ``levels [B, H, W, C]`` in ``[0, L)``
+        (a continuous model: the density of real ``x [B, H, W, C]``)."""
+        if self.continuous:
+            checks.check_floating(levels, "x")
+            checks.check_shape(levels, (None, *self.image_shape), "x")
+            outputs = self._outputs(params, levels, labels, mask_index)
+            return jnp.sum(gaussian_mixture_log_prob(levels, outputs), axis=(1, 2, 3))
         checks.check_integer(levels, "levels")
         checks.check_shape(levels, (None, *self.image_shape), "levels")
         if self.conditional == "categorical":
@@ -139,14 +180,19 @@ class AutoregressiveModel:
     ) -> jax.Array:
         """``num`` images of levels ``[num, H, W, C]``: with the network's cache when it has
         one and ``cached``, else by re-running it per pixel. ``prefix`` and ``num_given``:
-        see :mod:`gensys.autoregressive.sampling`."""
+        see :mod:`gensys.autoregressive.sampling`. A continuous model draws real values,
+        re-running the network once a coordinate."""
+        if self.continuous:
+            if prefix is not None or num_given:
+                raise ValueError("completion (prefix, num_given) is for levels, not real data")
+            return self._sample_real(params, key, num, labels)
         if cached and self.has_cache:
             cache = self.network.apply(params, num, method="init_cache")
 
             def step_fn(cache, t, previous):
                 onehot = jax.nn.one_hot(previous, self.num_levels)
                 outputs, cache = self.network.apply(params, cache, t, onehot, method="step")
-                return self._level_logits(outputs), cache
+                return self._level_logits(self._mixture_means_spread(outputs)), cache
 
             return sample_with_cache(
                 key, step_fn, cache, num, self.image_shape, prefix=prefix, num_given=num_given
@@ -161,6 +207,20 @@ class AutoregressiveModel:
             prefix=prefix,
             num_given=num_given,
         )
+
+    def _sample_real(self, params, key, num, labels):
+        dims = self.dims
+        order = jnp.arange(dims) if self.order is None else jnp.asarray(self.order)
+
+        def body(flat, t):
+            position = order[t]
+            x = flat.reshape(num, *self.image_shape)
+            outputs = self._outputs(params, x, labels).reshape(num, dims, -1)
+            value = sample_gaussian_mixture(jax.random.fold_in(key, t), outputs[:, position])
+            return flat.at[:, position].set(value), None
+
+        flat, _ = jax.lax.scan(body, jnp.zeros((num, dims), jnp.float32), jnp.arange(dims))
+        return flat.reshape(num, *self.image_shape)
 
 
 def build_model(
@@ -192,8 +252,15 @@ def build_model(
     """
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
-    if num_levels < 2:
-        raise ValueError(f"autoregressive models need >= 2 levels, got {num_levels}")
+    continuous = num_levels == 0
+    if continuous and (conditional != "gaussian_mixture" or architecture not in ("made", "nade")):
+        raise ValueError(
+            "continuous data (num_levels=0) takes made or nade with conditional="
+            f"'gaussian_mixture' (RNADE), got {architecture} with {conditional!r}"
+        )
+    if num_levels < 2 and not continuous:
+        raise ValueError(f"autoregressive models need >= 2 levels (or 0: real values), "
+                         f"got {num_levels}")  # fmt: skip
     if math.prod(image_shape) < 2:
         raise ValueError(f"an image needs >= 2 pixels to be autoregressive, got {image_shape}")
     channels = image_shape[-1]
@@ -226,7 +293,7 @@ def build_model(
     conv = dict(kernel_size=kernel_size, first_kernel_size=first_kernel_size)
     networks = {
         "fvsbn": lambda: FVSBN(image_shape, outputs),
-        "nade": lambda: NADE(image_shape, outputs, hidden),
+        "nade": lambda: NADE(image_shape, outputs, hidden, real_inputs=continuous),
         "made": lambda: MADE(
             image_shape,
             outputs,
@@ -234,6 +301,7 @@ def build_model(
             num_masks,
             order_agnostic,
             direct=direct_connection,
+            real_inputs=continuous,
         ),
         "pixelcnn": lambda: PixelCNN(outputs, hidden, num_layers, **conv),
         "gated_pixelcnn": lambda: GatedPixelCNN(

@@ -54,6 +54,7 @@ class MADE(nn.Module):
     order_agnostic: bool = False
     mask_seed: int = 0
     direct: bool = False  # a masked input-to-output layer beside the hidden ones
+    real_inputs: bool = False  # inputs are real values [..., 1], not one-hot levels
 
     def masks(self):
         """``(orders [K, D], masks)`` of :func:`made_masks` for this network."""
@@ -71,7 +72,9 @@ class MADE(nn.Module):
         self, onehot: jax.Array, labels: jax.Array | None = None, mask_index: jax.Array | int = 0
     ) -> jax.Array:
         _, masks = self.masks()
-        x = intensity(onehot).reshape(onehot.shape[0], -1)
+        # Real-valued data (RNADE / MADE with a Gaussian mixture) arrives as [..., 1] values.
+        values = onehot[..., 0] if self.real_inputs else intensity(onehot)
+        x = values.reshape(onehot.shape[0], -1)
         h = x
         for width, mask in zip(self.hidden, masks[:-1], strict=True):
             h = nn.relu(MaskedDense(width)(h, jnp.asarray(mask)[mask_index]))

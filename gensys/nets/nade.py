@@ -27,6 +27,7 @@ class NADE(nn.Module):
     image_shape: tuple[int, int, int]
     num_levels: int
     hidden: int = 500
+    real_inputs: bool = False  # inputs are real values [..., 1], not one-hot levels
 
     def setup(self):
         dims = math.prod(self.image_shape)
@@ -41,7 +42,9 @@ class NADE(nn.Module):
         self.b = self.param("b", nn.initializers.zeros, (dims, self.num_levels))
 
     def __call__(self, onehot: jax.Array, labels: jax.Array | None = None) -> jax.Array:
-        x = intensity(onehot).reshape(onehot.shape[0], -1)
+        # Real-valued data (RNADE / MADE with a Gaussian mixture) arrives as [..., 1] values.
+        values = onehot[..., 0] if self.real_inputs else intensity(onehot)
+        x = values.reshape(onehot.shape[0], -1)
 
         # The running sum as a scan over pixels: each step touches [B, H] values that stay
         # in cache, where a cumsum over a materialised [B, D, H] tensor streams it through

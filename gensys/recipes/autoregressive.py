@@ -10,6 +10,10 @@ class-conditional gated PixelCNN draws classes ``0, 1, ...`` in turn.
 
 ``figures``: ``completions``, from the first eval images: the originals, their top half
 (the rest grey), and two completions of the bottom half drawn from the model.
+
+Real vectors ``[1, 1, D]`` (the 2-D toys): MADE or NADE with ``conditional=
+"gaussian_mixture"`` (RNADE), ``nll_nats`` the exact ``-log p(x)`` of the density;
+``figures`` the learned density beside the true one, as for the flows.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from gensys.data import toy2d
 from gensys.data.datasets import DatasetSpec
 from gensys.distributions import bits_per_dim
+from gensys.eval.density_maps import learned_beside_true
 from gensys.nets.autoregressive import ARCHITECTURES, AutoregressiveModel, build_model
 from gensys.recipes.recipe import Recipe
 from gensys.recipes.state import (
@@ -74,10 +80,12 @@ def model_of(config: AutoregressiveConfig, spec: DatasetSpec) -> AutoregressiveM
         raise ValueError(
             f"architecture must be one of {ARCHITECTURES}, got {config.architecture!r}"
         )
-    if spec.num_levels < 2:
+    if spec.num_levels == 1 or spec.num_levels < 0:
         raise ValueError(
-            f"autoregressive models need discrete data (levels >= 2), got {spec.num_levels}"
+            f"autoregressive models need levels >= 2, or real vectors, got {spec.num_levels}"
         )
+    if spec.num_levels == 0 and spec.image_shape[:2] != (1, 1):
+        raise ValueError(f"continuous data must be vectors [1, 1, D], got {spec.image_shape}")
     if config.class_conditional and spec.num_classes is None:
         raise ValueError("class_conditional=True needs a labelled dataset")
     return build_model(
@@ -102,6 +110,7 @@ def make_autoregressive_recipe(config: AutoregressiveConfig, spec: DatasetSpec) 
     """Builds the recipe of ``config.architecture`` for images of ``spec``'s levels."""
     model = model_of(config, spec)
     dims, levels = model.dims, spec.num_levels
+    continuous = model.continuous
     optimizer = make_optimizer(
         config.learning_rate,
         warmup_steps=config.warmup_steps,
@@ -139,7 +148,8 @@ def make_autoregressive_recipe(config: AutoregressiveConfig, spec: DatasetSpec) 
         return {"nll_nats": nll, "bpd": bits_per_dim(nll, dims)}
 
     def to_images(x: jax.Array) -> jax.Array:
-        return 2.0 * x.astype(jnp.float32) / (levels - 1) - 1.0
+        """Levels to images in [-1, 1]; real points stay as they are."""
+        return x if continuous else 2.0 * x.astype(jnp.float32) / (levels - 1) - 1.0
 
     def sample(state: TrainState, key: jax.Array, num: int) -> jax.Array:
         labels = None
@@ -148,7 +158,15 @@ def make_autoregressive_recipe(config: AutoregressiveConfig, spec: DatasetSpec) 
         drawn = model.sample(state.ema_params, key, num, labels, cached=config.cached_sampling)
         return to_images(drawn)
 
+    density_figure = None
+    if continuous and dims == 2:
+        density_figure = learned_beside_true(toy2d.LOG_DENSITIES.get(spec.builder))
+
     def figures(state: TrainState, batch: dict, key: jax.Array) -> dict[str, jax.Array]:
+        if continuous:  # points: their density (2-D), nothing to complete
+            if density_figure is None:
+                return {}
+            return {"density": density_figure(lambda x: model.log_prob(state.ema_params, x))}
         originals = batch["image"][:FIGURE_COLUMNS]
         labels = labels_of(batch)
         n = originals.shape[0]
@@ -175,6 +193,6 @@ def make_autoregressive_recipe(config: AutoregressiveConfig, spec: DatasetSpec) 
         eval_step=eval_step,
         sample=sample,
         figures=figures,
-        representation="levels",
+        representation="float" if continuous else "levels",
         sample_tag="" if config.cached_sampling or not model.has_cache else "uncached",
     )

@@ -31,12 +31,11 @@ import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from gensys.data import toy2d
 from gensys.data.datasets import DatasetSpec
 from gensys.distributions import bits_per_dim
-from gensys.eval.density_maps import density_image, grid_points
+from gensys.eval.density_maps import learned_beside_true
 from gensys.flows.bijectors import chain, logit_preprocessing, shift
 from gensys.flows.distribution import (
     FlowDistribution,
@@ -65,7 +64,6 @@ from gensys.recipes.state import (
 PREPROCESSINGS = ("logit", "shift")
 DEQUANTIZATIONS = ("uniform", "variational")
 FIGURE_TEMPERATURES = (0.0, 0.5, 0.7, 0.85, 1.0)
-DENSITY_EXTENT, DENSITY_SIZE = 5.0, 160
 
 
 @dataclasses.dataclass(frozen=True)
@@ -311,20 +309,10 @@ def make_flow_recipe(config: FlowConfig, spec: DatasetSpec) -> Recipe:
         return to_output(flow.sample(key, num, config.sample_temperature))
 
     if continuous:
-        points = grid_points(DENSITY_EXTENT, DENSITY_SIZE)
-        true_density = None
-        if spec.builder in toy2d.LOG_DENSITIES:
-            true_density = np.exp(toy2d.LOG_DENSITIES[spec.builder](points.astype(np.float64)))
-            true_density = true_density.reshape(DENSITY_SIZE, DENSITY_SIZE).astype(np.float32)
+        density_figure = learned_beside_true(toy2d.LOG_DENSITIES.get(spec.builder))
 
         def figures(state: TrainState, batch: dict, key: jax.Array) -> dict[str, jax.Array]:
-            log_p = distribution(state.ema_params).log_prob(points.reshape(-1, 1, 1, 2))
-            learned = jnp.exp(log_p).reshape(DENSITY_SIZE, DENSITY_SIZE)
-            if true_density is None:
-                return {"density": density_image(learned, jnp.max(learned))[None, None]}
-            top = max(float(true_density.max()), 1e-12)
-            panels = [density_image(learned, top), density_image(jnp.asarray(true_density), top)]
-            return {"density": jnp.stack(panels)[None]}  # learned | true
+            return {"density": density_figure(distribution(state.ema_params).log_prob)}
 
     else:
 

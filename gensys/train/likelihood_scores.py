@@ -83,10 +83,17 @@ def image_nll(
     return engine.per_example(state, batches, key, metric)
 
 
+def _log_p(nll: np.ndarray) -> np.ndarray:
+    """``-nll`` with a NaN (float32 overflow, ``inf - inf``) read as ``-inf``: an input whose
+    likelihood under- or overflows is one the model rules out, and ranks last."""
+    log_p = -np.asarray(nll, np.float64)
+    return np.where(np.isnan(log_p), -np.inf, log_p)
+
+
 def typicality_scores(nll: np.ndarray, training_nll: np.ndarray) -> np.ndarray:
     """``-|nll - mean(training_nll)|``: high for inputs as likely as the training data is,
     low for those much less *or much more* likely (Nalisnick et al. 2019)."""
-    return -np.abs(np.asarray(nll) - float(np.mean(training_nll)))
+    return -np.abs(-_log_p(nll) - float(np.mean(training_nll)))
 
 
 def likelihood_ratio_scores(nll: np.ndarray, background_nll: np.ndarray) -> np.ndarray:
@@ -95,7 +102,9 @@ def likelihood_ratio_scores(nll: np.ndarray, background_nll: np.ndarray) -> np.n
     if nll.shape != background_nll.shape:
         raise ValueError(f"one NLL per input from each model, got {nll.shape} and "
                          f"{background_nll.shape}")  # fmt: skip
-    return background_nll - nll
+    model, background = _log_p(nll), _log_p(background_nll)
+    # Ruled out by the model: -inf whatever the background says (-inf - -inf is NaN).
+    return np.where(np.isneginf(model), -np.inf, model - background)
 
 
 def outlier_aurocs(
@@ -109,14 +118,15 @@ def outlier_aurocs(
     """``{kind: {"likelihood": AUROC, "typicality": AUROC[, "likelihood_ratio": AUROC]}}``
     of ranking the inliers above each set of outliers by ``log p(x)``, by
     :func:`typicality_scores` and, given a background model's NLLs of the same inputs, by
-    :func:`likelihood_ratio_scores`."""
+    :func:`likelihood_ratio_scores`. A non-finite NLL (an input whose likelihood overflows)
+    scores ``-inf`` by every score: the model rules it out."""
     if (inlier_background_nll is None) != (outlier_background_nll is None):
         raise ValueError("give the background NLLs of both the inliers and the outliers")
     inlier_typical = typicality_scores(inlier_nll, training_nll)
     table = {}
     for kind, nll in outlier_nll.items():
         table[kind] = {
-            "likelihood": auroc(-np.asarray(inlier_nll), -np.asarray(nll)),
+            "likelihood": auroc(_log_p(inlier_nll), _log_p(nll)),
             "typicality": auroc(inlier_typical, typicality_scores(nll, training_nll)),
         }
         if inlier_background_nll is not None:

@@ -13,6 +13,7 @@ from tests.conftest import assert_same_state, recipe_of, small_run_config
 
 MODELS = ["fvsbn", "nade", "made", "pixelcnn", "gated_pixelcnn", "pixelrnn", "pixel_transformer"]
 TINY = {"hidden": 8, "num_layers": 1, "first_kernel_size": 3, "num_heads": 2}
+STEPS_MADE_MOG = 1000
 
 
 def tiny(name, data_cache, num_steps, **data):
@@ -54,3 +55,23 @@ def test_autoregressive_config_errors_name_the_field(data_cache):
     bad = dataclasses.replace(config, model={**config.model, "class_conditional": True})
     with pytest.raises(ValueError, match="class conditioning is built for gated_pixelcnn"):
         loop.train(bad, "/tmp/never_written", recipe_of(bad))
+
+
+def test_a_gaussian_mixture_made_learns_the_ring_of_gaussians(tmp_path, data_cache):
+    # MADE MoG on real 2-D points from its config, shortened: an exact density in nats.
+    config = small_run_config(
+        "made_gaussians8", data_cache, STEPS_MADE_MOG, split="train[:4096]",
+        eval_split="test[:2000]",
+    )  # fmt: skip
+    config = dataclasses.replace(
+        config,
+        data=dataclasses.replace(config.data, batch_size=256),
+        train=dataclasses.replace(config.train, log_every=100, checkpoint_every=STEPS_MADE_MOG),
+    )
+    result = loop.train(config, tmp_path, recipe_of(config))
+    nll = result.last_metrics["eval/nll_nats"]
+    assert result.last_metrics["eval/bpd"] == pytest.approx(nll / (2 * np.log(2)))
+    # Measured: 3.156 nats after 1,000 steps of 256 (entropy 2.833; the full config reaches
+    # 2.850; the best single Gaussian, 4.251). Below 3.5 the model has found the modes.
+    assert nll < 3.5
+    assert (tmp_path / "samples" / "density_0001000.png").exists()

@@ -31,6 +31,7 @@ def test_every_family_states_its_accounting():
     assert set(FAMILIES) == set(ACCOUNTING)
     assert accounting_of("vae", autoencoder=True).startswith("none")
     assert accounting_of("flow", continuous=True).startswith("exact")
+    assert "RNADE" in accounting_of("autoregressive", continuous=True)
     assert accounting_of("flow").startswith("upper bound")
     with pytest.raises(ValueError, match="unknown family"):
         accounting_of("ebm")

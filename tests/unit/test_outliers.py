@@ -17,8 +17,9 @@ def test_auroc_matches_counting_pairs_with_ties_as_half():
     assert auroc([0.0, 1.0], [2.0, 3.0]) == 0.0
     with pytest.raises(ValueError, match="need scores on both sides"):
         auroc([], [1.0])
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match="NaN"):
         auroc([np.nan], [1.0])
+    assert auroc([0.0, 1.0], [-np.inf, 0.5]) == 0.75  # -inf: ruled out, ranked last
 
 
 def test_outlier_sets_keep_shape_and_levels():
@@ -71,3 +72,12 @@ def test_the_likelihood_ratio_cancels_what_the_background_model_shares():
     with pytest.raises(ValueError, match="both the inliers and the outliers"):
         outlier_aurocs(inlier_nll, {"simple": outlier_nll}, inlier_nll,
                        inlier_background_nll=inlier_complexity)  # fmt: skip
+
+
+def test_inputs_whose_likelihood_overflows_are_ruled_out_by_every_score():
+    # A float32 flow can give NLL inf, or NaN (inf - inf), far outside its data.
+    inliers, training = np.array([90.0, 95.0]), np.array([92.0, 93.0])
+    outliers = {"far": np.array([np.inf, np.nan])}
+    aurocs = outlier_aurocs(inliers, outliers, training, inlier_background_nll=inliers + 1.0,
+                            outlier_background_nll={"far": np.array([np.nan, 80.0])})  # fmt: skip
+    assert aurocs["far"] == {"likelihood": 1.0, "typicality": 1.0, "likelihood_ratio": 1.0}
