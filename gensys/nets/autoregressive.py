@@ -8,10 +8,12 @@ with no dequantization and no bound.
 ``conditional`` chooses how the network parameterises each pixel's categorical:
 ``"categorical"``, ``L`` free logits; ``"logistic_mixture"`` (PixelCNN++, Salimans et al.
 2017) or ``"gaussian_mixture"`` (RNADE's mixture, Uria et al. 2013, discretized to the
-levels' bins), ``3K`` parameters of a ``K``-component mixture turned into the ``L``
-levels' log-probabilities (:func:`gensys.distributions.discretized_mixture_level_log_probs`).
-The likelihood and the samplers see the same ``[..., L]`` log-probabilities either way,
-so the accounting is unchanged; a mixture needs no 256-way output per pixel.
+levels' bins), ``3K`` parameters of a ``K``-component mixture (its means offset by
+``linspace(-1, 1, K)`` to break the components' symmetry). The likelihood evaluates the
+mixture at the observed level (:func:`gensys.distributions.discretized_mixture_log_prob`),
+the samplers draw from every level's log-probability
+(:func:`gensys.distributions.discretized_mixture_level_log_probs`): one distribution over
+the ``L`` levels, so the accounting is unchanged, and no 256-way output per pixel.
 
 Continuous data (``num_levels=0``: real vectors, such as the 2-D toy densities): MADE or
 NADE with ``conditional="gaussian_mixture"`` is RNADE's model (Uria et al. 2013; MADE MoG

@@ -228,7 +228,7 @@ def make_flow_recipe(config: FlowConfig, spec: DatasetSpec) -> Recipe:
 
     def flow_params(params):
         """The flow's own parameters (with variational dequantization, params also hold the
-        dequantizer's; a uniform run's tree is the flow's alone, as before it existed)."""
+        dequantizer's; a uniform run's tree is the flow's alone)."""
         return params["flow"] if variational else params
 
     def context_of(labels):
