@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 
 from gensys.flows.bijectors import sum_per_example
 from gensys.nets.flows import Coupling, _run
@@ -35,7 +36,9 @@ from gensys.nets.flows import Coupling, _run
 class VariationalDequantizer(nn.Module):
     """``(u, log q(u | x))`` from standard logistic noise ``eps [B, H, W, C]``
     (``jax.random.logistic``) and the image ``x`` (its levels scaled to ``[-1/2, 1/2]``,
-    same shape).
+    same shape). With ``inverse=True`` the first argument is a given ``u`` in ``(0, 1)``
+    instead, and the result ``(eps, log q(u | x))``: the noise that draws it, and its
+    density.
 
     Attributes:
         hidden: channels of the conditioning net and of each coupling's conditioner.
@@ -46,7 +49,9 @@ class VariationalDequantizer(nn.Module):
     num_steps: int = 4
 
     @nn.compact
-    def __call__(self, eps: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def __call__(
+        self, eps: jax.Array, x: jax.Array, inverse: bool = False
+    ) -> tuple[jax.Array, jax.Array]:
         if eps.shape != x.shape or eps.ndim != 4:
             raise ValueError(f"eps and x must be images [B, H, W, C] of one shape, got "
                              f"{eps.shape} and {x.shape}")  # fmt: skip
@@ -55,7 +60,13 @@ class VariationalDequantizer(nn.Module):
         ops = []
         for i in range(self.num_steps):
             ops.append(Coupling("checkerboard", i % 2, self.hidden, name=f"step{i}_coupling"))
-        # The generative direction (noise to u), the only one dequantization needs.
+        if inverse:  # u to the noise: logit, then the couplings backwards
+            u = eps
+            z = jnp.log(u) - jnp.log1p(-u)
+            noise, log_det = _run(ops, z, True, None, features)  # log|d noise / d z|
+            log_det = log_det - _sum_log_sigmoid_slopes(z)  # and dz/du = 1 / sigmoid'(z)
+            return noise, _sum_log_sigmoid_slopes(noise) + log_det
+        # The generative direction (noise to u): what training draws.
         z, log_det = _run(ops, eps, False, None, features)
         u = jax.nn.sigmoid(z)
         log_det = log_det + _sum_log_sigmoid_slopes(z)
