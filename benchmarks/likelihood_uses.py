@@ -217,6 +217,7 @@ def main(argv):
         classifier = train_digits_classifier(train, test)
         results["classifier_accuracy"] = float(classifier.test_accuracy)
         results["machine"] = machine()
+        results["cpu_devices"] = _CPU_DEVICES.value
         for name in _MODELS.value:
             model = MODELS[name]
             config, state, engine, seconds = trained(name, model, Path(_WORKDIR.value) / name)
@@ -266,8 +267,10 @@ def render(results: dict) -> str:
     lines = [
         "# Likelihoods put to use on digits: outlier detection and Bayes classification",
         "",
-        f"`python -m benchmarks.likelihood_uses` on {results.get('machine', '?')}; every "
-        "model trained by its digits config (overrides in the row), scored from its last "
+        f"`python -m benchmarks.likelihood_uses` on {results.get('machine', '?')} "
+        f"({results.get('cpu_devices', 2)} host device(s)); every "
+        "model trained by its digits config (overrides in the row; `(reused)`: a finished "
+        "run of that config found in the workdir), scored from its last "
         "checkpoint's EMA parameters. NLL: each family's exact value or upper bound in nats "
         "(its likelihood accounting).",
         "",
