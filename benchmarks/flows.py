@@ -157,7 +157,8 @@ def render(runs: list[dict], machine: str) -> str:
         ]
         for r in toys:
             floor = floor_on_test_points(r["dataset"])
-            changed = f" ({', '.join(r['overrides'])})" if r.get("overrides") else ""
+            notes = [*r.get("overrides", []), *devices_note(r)]
+            changed = f" ({', '.join(notes)})" if notes else ""
             lines.append(
                 f"| {r['config']}{changed} | {r['steps']} | {r['nll_nats']:.3f} | "
                 f"{r['entropy_floor']:.3f} | {floor:.3f} | {r['nll_nats'] - floor:+.3f} | "
