@@ -1,4 +1,4 @@
-"""The Winograd F(2x2, 3x3) convolution tried for the UNet's speed (benchmarks/winograd.py)
+"""The Winograd F(2x2, 3x3) convolution tried for the UNet's speed (benchmarks/winograd_conv.py)
 computes XLA's SAME convolution, value and gradients, on even and odd image sides."""
 
 import jax
@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from benchmarks.winograd import winograd_conv3x3, xla_conv3x3
+from benchmarks.winograd_conv import winograd_conv3x3, xla_conv3x3
 
 
 @pytest.mark.parametrize("shape", [(2, 8, 8, 3, 5), (1, 7, 9, 4, 2), (3, 1, 2, 2, 3)])
