@@ -246,7 +246,7 @@ def render(runs: list[dict], machine: str) -> str:
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in rows:
-            literature = LITERATURE.get(r["architecture"]) if dataset != "digits" else None
+            literature = LITERATURE.get(r["architecture"]) if dataset == "binarized_mnist" else None
             devices = r.get("cpu_devices", 2)
             notes = [*r.get("overrides", []), *([f"{devices} host device"] if devices == 1 else [])]
             changed = f" ({', '.join(notes)})" if notes else ""
