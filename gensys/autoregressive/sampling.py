@@ -74,26 +74,34 @@ def sample_by_rerunning(
     order: jax.Array | None = None,
     prefix: jax.Array | None = None,
     num_given: int = 0,
+    to_logits: Callable[[jax.Array], jax.Array] | None = None,
 ) -> jax.Array:
     """``num`` images ``[num, H, W, C]`` of integer levels, drawn in ``order``.
 
     ``logits_fn(levels [num, H, W, C]) -> logits [num, H, W, C, L]`` must be
     autoregressive in ``order`` (a permutation of ``0..D-1`` over the raster-flattened
-    pixels; default raster order). The given pixels skip the network.
+    pixels; default raster order). The given pixels skip the network. With ``to_logits``,
+    ``logits_fn`` returns each pixel's parameters ``[..., P]`` instead and ``to_logits``
+    turns the drawn pixel's ``[num, P]`` into its ``[num, L]`` logits (a mixture's levels:
+    computed for one pixel a step, not the whole image).
     """
     dims = shape[0] * shape[1] * shape[2]
     order = jnp.arange(dims) if order is None else jnp.asarray(order, jnp.int32)
     checks.check_shape(order, (dims,), "order")
     blank = jnp.zeros((num, *shape), jnp.int32)
-    num_levels = jax.eval_shape(logits_fn, blank).shape[-1]
+    outputs = jax.eval_shape(logits_fn, blank)
+    if to_logits is not None:
+        outputs = jax.eval_shape(to_logits, jnp.zeros((num, outputs.shape[-1])))
+    num_levels = outputs.shape[-1]
     given, valid = _given(prefix, shape, num, num_given, num_levels, order)
+    to_logits = to_logits or (lambda logits: logits)
 
     def body(flat, t):
         position = order[t]
 
         def draw(flat):
             logits = logits_fn(flat.reshape(num, *shape)).reshape(num, dims, -1)
-            return _draw(key, t, logits[:, position])
+            return _draw(key, t, to_logits(logits[:, position]))
 
         value = jax.lax.cond(t < num_given, lambda f: given[:, position], draw, flat)
         return flat.at[:, position].set(value.astype(jnp.int32)), None

@@ -202,12 +202,13 @@ class AutoregressiveModel:
         order = None if self.order is None else jnp.asarray(self.order)
         return sample_by_rerunning(
             key,
-            lambda levels: self.logits(params, levels, labels),
+            lambda levels: self._outputs(params, levels, labels),
             num,
             self.image_shape,
             order=order,
             prefix=prefix,
             num_given=num_given,
+            to_logits=self._level_logits,  # one pixel's at a time (identity: categorical)
         )
 
     def _sample_real(self, params, key, num, labels):

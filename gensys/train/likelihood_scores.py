@@ -104,7 +104,8 @@ def likelihood_ratio_scores(nll: np.ndarray, background_nll: np.ndarray) -> np.n
                          f"{background_nll.shape}")  # fmt: skip
     model, background = _log_p(nll), _log_p(background_nll)
     # Ruled out by the model: -inf whatever the background says (-inf - -inf is NaN).
-    return np.where(np.isneginf(model), -np.inf, model - background)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isneginf(model), -np.inf, model - background)
 
 
 def outlier_aurocs(
