@@ -128,6 +128,19 @@ def discretized_gaussian_log_likelihood(
 MIXTURE_KINDS = ("logistic", "gaussian")
 
 
+def _mixture_parts(params: jax.Array, x: jax.Array | None = None):
+    """``(log weights, means, log-scales)``, each ``[..., K]``, of mixture ``params [..., 3K]``
+    (log-scales clamped below at -7, as in PixelCNN++); ``params`` checked against ``x``'s
+    shape when given."""
+    if params.shape[-1] % 3 or params.shape[-1] == 0:
+        raise ValueError(f"params must hold 3K values an element, got {params.shape[-1]}")
+    if x is not None and params.shape[:-1] != x.shape:
+        raise ValueError(f"params must be x.shape + (3K,) = {tuple(x.shape)} + (3K,), "
+                         f"got {tuple(params.shape)}")  # fmt: skip
+    logit_weights, means, log_scales = jnp.split(params.astype(jnp.float32), 3, axis=-1)
+    return jax.nn.log_softmax(logit_weights, axis=-1), means, jnp.maximum(log_scales, -7.0)
+
+
 def discretized_mixture_log_prob(
     x: jax.Array, params: jax.Array, num_levels: int, kind: str = "logistic"
 ) -> jax.Array:
@@ -142,19 +155,13 @@ def discretized_mixture_log_prob(
     """
     if kind not in MIXTURE_KINDS:
         raise ValueError(f"kind must be one of {MIXTURE_KINDS}, got {kind!r}")
-    if params.shape[-1] % 3 or params.shape[-1] == 0:
-        raise ValueError(f"params must hold 3K values a pixel, got {params.shape[-1]}")
-    if params.shape[:-1] != x.shape:
-        raise ValueError(f"params must be x.shape + (3K,) = {tuple(x.shape)} + (3K,), "
-                         f"got {tuple(params.shape)}")  # fmt: skip
-    logit_weights, means, log_scales = jnp.split(params.astype(jnp.float32), 3, axis=-1)
-    log_scales = jnp.maximum(log_scales, -7.0)
+    log_weights, means, log_scales = _mixture_parts(params, x)
     x = jnp.broadcast_to(x[..., None].astype(jnp.float32), means.shape)
     log_bin = (
         discretized_logistic_log_likelihood if kind == "logistic"
         else discretized_gaussian_log_likelihood
     )(x, means, log_scales, num_levels)  # fmt: skip
-    return jax.nn.logsumexp(jax.nn.log_softmax(logit_weights, axis=-1) + log_bin, axis=-1)
+    return jax.nn.logsumexp(log_weights + log_bin, axis=-1)
 
 
 def discretized_mixture_level_log_probs(
@@ -170,21 +177,11 @@ def discretized_mixture_level_log_probs(
     return discretized_mixture_log_prob(x, every, num_levels, kind)
 
 
-def _mixture_parts(params: jax.Array):
-    if params.shape[-1] % 3 or params.shape[-1] == 0:
-        raise ValueError(f"params must hold 3K values an element, got {params.shape[-1]}")
-    logit_weights, means, log_scales = jnp.split(params.astype(jnp.float32), 3, axis=-1)
-    return jax.nn.log_softmax(logit_weights, axis=-1), means, jnp.maximum(log_scales, -7.0)
-
-
 def gaussian_mixture_log_prob(x: jax.Array, params: jax.Array) -> jax.Array:
     """Elementwise ``log sum_k pi_k N(x; mu_k, sigma_k^2)``, a density in nats (RNADE's
     conditional, Uria et al. 2013, eq. 5); ``params [..., 3K]`` as in
     :func:`discretized_mixture_log_prob` (log-scales clamped below at -7)."""
-    log_weights, means, log_scales = _mixture_parts(params)
-    if params.shape[:-1] != x.shape:
-        raise ValueError(f"params must be x.shape + (3K,) = {tuple(x.shape)} + (3K,), "
-                         f"got {tuple(params.shape)}")  # fmt: skip
+    log_weights, means, log_scales = _mixture_parts(params, x)
     log_normal = normal_log_prob(x[..., None].astype(jnp.float32), means, 2.0 * log_scales)
     return jax.nn.logsumexp(log_weights + log_normal, axis=-1)
 

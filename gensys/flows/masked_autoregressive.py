@@ -3,7 +3,7 @@ flows (IAF, Kingma et al. 2016) over a vector ``x [B, D]``.
 
 Both move element ``i`` by an invertible elementwise map ``tau`` whose parameters depend
 on the elements before ``i`` only, given by one pass of a masked network (MADE,
-:class:`gensys.nets.flows.MADEConditioner`), so the Jacobian is triangular and its
+:class:`gensys.nets.autoregressive_flows.MADEConditioner`), so the Jacobian is triangular and its
 log-determinant is the sum of the elementwise log-derivatives.
 
 - MAF conditions on the data: ``z_i = tau^{-1}(x_i; theta_i(x_{<i}))``. The density

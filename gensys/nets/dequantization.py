@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from gensys.flows.bijectors import sum_per_example
-from gensys.nets.flows import Coupling, _run
+from gensys.nets.flows import Coupling, run_layers
 
 
 class VariationalDequantizer(nn.Module):
@@ -63,11 +63,11 @@ class VariationalDequantizer(nn.Module):
         if inverse:  # u to the noise: logit, then the couplings backwards
             u = eps
             z = jnp.log(u) - jnp.log1p(-u)
-            noise, log_det = _run(ops, z, True, None, features)  # log|d noise / d z|
+            noise, log_det = run_layers(ops, z, True, None, features)  # log|d noise / d z|
             log_det = log_det - _sum_log_sigmoid_slopes(z)  # and dz/du = 1 / sigmoid'(z)
             return noise, _sum_log_sigmoid_slopes(noise) + log_det
         # The generative direction (noise to u): what training draws.
-        z, log_det = _run(ops, eps, False, None, features)
+        z, log_det = run_layers(ops, eps, False, None, features)
         u = jax.nn.sigmoid(z)
         log_det = log_det + _sum_log_sigmoid_slopes(z)
         log_q = _sum_log_sigmoid_slopes(eps) - log_det  # the logistic density is sigmoid'

@@ -19,8 +19,8 @@ the activations it sees there (Kingma & Dhariwal 2018, section 3.1).
 - :class:`CouplingFlow`: a flow on vectors ``[B, 1, 1, D]`` (the 2-D toy densities) of
   ActNorm, an optional 1x1 mixing (``architecture="glow"``) and channel couplings with
   MLP conditioners.
-- :class:`AutoregressiveFlow`: MAF and the autoregressive spline flow on vectors (an
-  image flattened).
+- MAF and the autoregressive spline flow: :mod:`gensys.nets.autoregressive_flows`, built
+  from this module's ActNorm and :func:`run_layers`.
 
 Conditional flows: every model and layer also takes ``context`` (``None``, a vector
 ``[B, K]`` such as a label's one-hot, or for the conv conditioners a map ``[B, H, W, K]``
@@ -35,12 +35,10 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gensys.autoregressive.masks import made_masks
 from gensys.flows.bijectors import (
     Bijector,
     actnorm,
     actnorm_data_init,
-    chain,
     lu_conv1x1,
     lu_conv1x1_init,
     squeeze,
@@ -51,21 +49,12 @@ from gensys.flows.coupling import (
     channel_mask,
     checkerboard_mask,
 )
-from gensys.flows.masked_autoregressive import (
-    AFFINE,
-    bounded_affine_transform,
-    masked_autoregressive,
-    reverse_features,
-    spline_transform,
-)
-from gensys.flows.splines import num_spline_params
-from gensys.nets.made import MaskedDense
 
 ARCHITECTURES = ("realnvp", "glow")
-VECTOR_TRANSFORMS = ("affine", "spline")
 
 
-def _direction(bijector: Bijector, x: jax.Array, inverse: bool):
+def apply_direction(bijector: Bijector, x: jax.Array, inverse: bool):
+    """``bijector``'s inverse (normalising) pass when ``inverse``, else its forward one."""
     return bijector.inverse_and_log_det(x) if inverse else bijector.forward_and_log_det(x)
 
 
@@ -106,7 +95,7 @@ class ActNorm(nn.Module):
 
         log_scale = self.param("log_scale", from_data("log_scale"))
         bias = self.param("bias", from_data("bias"))
-        return _direction(actnorm(log_scale, bias), x, inverse)
+        return apply_direction(actnorm(log_scale, bias), x, inverse)
 
 
 class InvertibleConv1x1(nn.Module):
@@ -118,7 +107,7 @@ class InvertibleConv1x1(nn.Module):
         del weights, context  # unconditional, and initialised at random
         lu = self.param("lu", lambda key: lu_conv1x1_init(key, x.shape[-1]))
         bijector = lu_conv1x1(lu["permutation"], lu["lower"], lu["upper"], lu["sign"], lu["log_s"])
-        return _direction(bijector, x, inverse)
+        return apply_direction(bijector, x, inverse)
 
 
 class ConvConditioner(nn.Module):
@@ -165,44 +154,6 @@ class MLPConditioner(nn.Module):
         return shift, rescale * jnp.tanh(raw)
 
 
-class MADEConditioner(nn.Module):
-    """Parameters ``[B, D, num_params]`` of an autoregressive flow layer from ``x [B, D]``:
-    MADE (Germain et al. 2015) with real inputs, the output mask repeated over each
-    element's ``num_params`` outputs, so those of element ``d`` read ``x_{<d}`` only (the
-    conditioner of :mod:`gensys.flows.masked_autoregressive`). The head starts at zero: the
-    layer starts as the identity (affine and spline alike). A ``context [B, K]`` (a
-    conditional flow's label) feeds the first hidden layer and the head, unmasked: it is
-    not one of the ``x_d``, so the order is kept."""
-
-    hidden: tuple[int, ...]
-    num_params: int
-
-    @nn.compact
-    def __call__(self, x: jax.Array, context: jax.Array | None = None) -> jax.Array:
-        dims = x.shape[-1]
-        _, masks = made_masks(dims, tuple(self.hidden))
-        h = x
-        for i, (width, mask) in enumerate(zip(self.hidden, masks[:-1], strict=True)):
-            h = MaskedDense(width)(h, jnp.asarray(mask[0]))
-            if i == 0 and context is not None:
-                # The context reaches every first-layer unit: it is not one of the x_d, so
-                # the outputs of element d still read x_{<d} only.
-                h = h + nn.Dense(width, use_bias=False, name="context")(
-                    context.reshape(x.shape[0], -1)
-                )
-            h = nn.relu(h)
-        output_mask = jnp.repeat(jnp.asarray(masks[-1][0]), self.num_params, axis=-1)
-        head = MaskedDense(dims * self.num_params, kernel_init=nn.initializers.zeros)
-        out = head(h, output_mask)
-        if context is not None:
-            # The first element reads no hidden unit (its mask row is empty): the context
-            # reaches the outputs directly too, so every element's map depends on it.
-            direct = nn.Dense(dims * self.num_params, use_bias=False,
-                              kernel_init=nn.initializers.zeros, name="context_out")  # fmt: skip
-            out = out + direct(context.reshape(x.shape[0], -1))
-        return out.reshape(x.shape[0], dims, self.num_params)
-
-
 class Coupling(nn.Module):
     """An affine (or additive) coupling with a ``checkerboard`` or ``channel`` mask of the
     given parity and a conv (``hidden: int``) or MLP (``hidden: tuple``) conditioner."""
@@ -231,11 +182,12 @@ class Coupling(nn.Module):
             bijector = additive_coupling(mask, lambda masked: net(masked, mask, context)[0])
         else:
             bijector = affine_coupling(mask, lambda masked: net(masked, mask, context))
-        return _direction(bijector, x, inverse)
+        return apply_direction(bijector, x, inverse)
 
 
-def _run(ops, x, inverse, weights, context=None):
-    """Runs modules in the listed (normalising) order, or reversed for the generative one."""
+def run_layers(ops, x, inverse, weights, context=None):
+    """Runs flow layers ``op(x, inverse, weights, context)`` in the listed (normalising)
+    order, or reversed for the generative one; ``(x, summed log-det)``."""
     total = jnp.zeros((x.shape[0],), jnp.float32)
     for op in ops if inverse else ops[::-1]:
         x, log_det = op(x, inverse, weights, context)
@@ -312,10 +264,10 @@ class MultiScaleFlow(nn.Module):
 
     def _normalize(self, scales, s, h, weights, context):
         scale, sq = scales[s], squeeze()
-        h, total = _run(scale["pre"], h, True, weights, context)
+        h, total = run_layers(scale["pre"], h, True, weights, context)
         if scale["squeeze"]:
             h = sq.forward(h)
-        h, log_det = _run(scale["post"], h, True, weights, context)
+        h, log_det = run_layers(scale["post"], h, True, weights, context)
         total = total + log_det
         if scale["split"]:
             if scale["prior"] is not None:
@@ -342,11 +294,11 @@ class MultiScaleFlow(nn.Module):
             if scale["prior"] is not None:
                 z, log_det = scale["prior"](z, False, None, context)
                 total = total + log_det
-        z, log_det = _run(scale["post"], z, False, None, context)
+        z, log_det = run_layers(scale["post"], z, False, None, context)
         total = total + log_det
         if scale["squeeze"]:
             z = sq.inverse(z)
-        z, log_det = _run(scale["pre"], z, False, None, context)
+        z, log_det = run_layers(scale["pre"], z, False, None, context)
         return z, total + log_det
 
 
@@ -375,89 +327,7 @@ class CouplingFlow(nn.Module):
                 Coupling("channel", i % 2, tuple(self.hidden), additive=self.additive,
                          name=f"layer{i}_coupling")
             )  # fmt: skip
-        return _run(ops, x, inverse, weights, context)
-
-
-class AutoregressiveLayer(nn.Module):
-    """One MAF layer on vectors ``[B, 1, 1, D]`` (:func:`gensys.flows.masked_autoregressive`)
-    with a :class:`MADEConditioner`, its elementwise map affine or a rational-quadratic
-    spline, and the features reversed after it when ``reverse``.
-
-    The normalising direction (data to noise) is one pass of the conditioner; the
-    generative one takes ``D`` passes in a ``lax.fori_loop``, where the conditioner runs as
-    a plain function of this layer's parameters (a bound Flax module cannot be called
-    inside a JAX loop): initialise in the normalising direction, as for the other flows.
-    """
-
-    transform: str
-    hidden: tuple[int, ...]
-    num_bins: int = 8
-    bound: float = 4.0
-    reverse: bool = True
-    affine_log_scale_bound: float = 0.0  # > 0: bounded_affine_transform's soft clamp
-
-    @nn.compact
-    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None,
-                 context: jax.Array | None = None):  # fmt: skip
-        if self.transform not in VECTOR_TRANSFORMS:
-            raise ValueError(
-                f"transform must be one of {VECTOR_TRANSFORMS}, got {self.transform!r}"
-            )
-        spline = self.transform == "spline"
-        if spline:
-            elementwise = spline_transform(self.bound)
-        elif self.affine_log_scale_bound > 0:
-            elementwise = bounded_affine_transform(self.affine_log_scale_bound)
-        else:
-            elementwise = AFFINE
-        num_params = num_spline_params(self.num_bins) if spline else 2
-        net = MADEConditioner(tuple(self.hidden), num_params, name="conditioner")
-        if inverse or self.is_initializing():
-            conditioner = lambda v: net(v, context)  # noqa: E731
-        else:
-            params = {"params": self.variables["params"]["conditioner"]}
-            detached = MADEConditioner(tuple(self.hidden), num_params)
-            conditioner = lambda v: detached.apply(params, v, context)  # noqa: E731
-        parts = [masked_autoregressive(conditioner, elementwise)]
-        if self.reverse:
-            parts.append(reverse_features())
-        flat = x.reshape(x.shape[0], -1)
-        y, log_det = _direction(chain(*parts), flat, inverse)
-        return y.reshape(x.shape), log_det
-
-
-class AutoregressiveFlow(nn.Module):
-    """MAF (Papamakarios et al. 2017; ``transform="affine"``) or its spline form, the
-    autoregressive neural spline flow (Durkan et al. 2019; ``"spline"``), on vectors
-    ``[B, 1, 1, D]`` (an image is flattened to one, in raster order): ``num_layers`` of
-    ActNorm (its data-set std floored at ``actnorm_min_std``: a flattened image's ActNorm
-    is per pixel, and MNIST's border pixels are constant in a batch) and an
-    :class:`AutoregressiveLayer`, the order reversed between layers."""
-
-    transform: str = "affine"
-    num_layers: int = 5
-    hidden: tuple[int, ...] = (128, 128)
-    num_bins: int = 8
-    bound: float = 4.0
-    actnorm_min_std: float = 0.0
-    affine_log_scale_bound: float = 0.0
-
-    @nn.compact
-    def __call__(self, x: jax.Array, inverse: bool = False, weights: jax.Array | None = None,
-                 context: jax.Array | None = None):  # fmt: skip
-        shape = x.shape
-        x = x.reshape(shape[0], 1, 1, -1)  # an image is flattened: ActNorm acts per element
-        ops = []
-        for i in range(self.num_layers):
-            ops.append(ActNorm(self.actnorm_min_std, name=f"layer{i}_actnorm"))
-            ops.append(
-                AutoregressiveLayer(self.transform, tuple(self.hidden), self.num_bins, self.bound,
-                                    reverse=i < self.num_layers - 1,
-                                    affine_log_scale_bound=self.affine_log_scale_bound,
-                                    name=f"layer{i}_maf")
-            )  # fmt: skip
-        y, log_det = _run(ops, x, inverse, weights, context)
-        return y.reshape(shape), log_det
+        return run_layers(ops, x, inverse, weights, context)
 
 
 def as_bijector(model: nn.Module, params, context: jax.Array | None = None) -> Bijector:

@@ -43,15 +43,9 @@ from gensys.flows.distribution import (
     uniform_dequantize,
     variational_dequantization_bound,
 )
+from gensys.nets.autoregressive_flows import VECTOR_TRANSFORMS, AutoregressiveFlow
 from gensys.nets.dequantization import VariationalDequantizer
-from gensys.nets.flows import (
-    ARCHITECTURES,
-    VECTOR_TRANSFORMS,
-    AutoregressiveFlow,
-    CouplingFlow,
-    MultiScaleFlow,
-    as_bijector,
-)
+from gensys.nets.flows import ARCHITECTURES, CouplingFlow, MultiScaleFlow, as_bijector
 from gensys.recipes.recipe import Recipe
 from gensys.recipes.state import (
     TrainState,

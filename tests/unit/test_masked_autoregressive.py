@@ -15,7 +15,7 @@ from gensys.flows import (
     reverse_features,
     spline_transform,
 )
-from gensys.nets.flows import MADEConditioner
+from gensys.nets.autoregressive_flows import MADEConditioner
 
 D = 5
 BINS = 4
@@ -82,7 +82,7 @@ def test_inputs_must_be_vectors():
 def test_the_flax_flow_inverts_through_its_detached_sampling_path(transform):
     # Sampling runs the conditioner as a plain function of the layer's parameters inside
     # the loop; it must be the same network as the bound one the density uses.
-    from gensys.nets.flows import AutoregressiveFlow
+    from gensys.nets.autoregressive_flows import AutoregressiveFlow
 
     model = AutoregressiveFlow(transform, num_layers=2, hidden=(16,), num_bins=BINS)
     x = 2.0 * jax.random.normal(jax.random.key(0), (8, 1, 1, 3))
@@ -120,7 +120,8 @@ def test_a_context_reaches_every_output_and_keeps_the_autoregressive_order():
 
 @pytest.mark.parametrize("transform", ["affine", "spline"])
 def test_a_conditional_flow_inverts_given_its_context_and_depends_on_it(transform):
-    from gensys.nets.flows import AutoregressiveFlow, as_bijector
+    from gensys.nets.autoregressive_flows import AutoregressiveFlow
+    from gensys.nets.flows import as_bijector
 
     model = AutoregressiveFlow(transform, num_layers=2, hidden=(16,), num_bins=BINS)
     x = jax.random.normal(jax.random.key(0), (4, 1, 1, 3))
