@@ -40,7 +40,9 @@ class EDMConfig:
     warmup_steps: int = 500
     grad_clip_norm: float = 1.0
     ema_decay: float = 0.9995
-    fast_cpu_gradients: bool = True  # the UNet's convolutions (gensys.nets.tap_conv)
+    # The UNet's hand-written GroupNorm + SiLU gradient (gensys.nets.group_norm): training
+    # needs only reverse mode; False keeps forward mode (jax.jvp) through the network.
+    fast_cpu_gradients: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
