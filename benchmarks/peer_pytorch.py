@@ -110,6 +110,23 @@ WORKLOADS = {
 }
 
 
+class UNetCall:
+    """One network evaluation at batch ``batch``: a sampler's step, without the update."""
+
+    def __init__(self, batch: int):
+        torch.manual_seed(0)
+        self.model = make_unet().eval()
+        self.x = torch.randn(batch, *IMAGE)
+        self.t = torch.full((batch,), 500, dtype=torch.long)
+
+    @torch.no_grad()
+    def __call__(self) -> None:
+        float(self.model(self.x, self.t).sample.sum())
+
+
+UNET_CALL_PREFIX = "unet_call_b"  # unet_call_b<batch>, as in benchmarks/vs_pytorch.py
+
+
 def describe() -> dict:
     return {
         "framework": f"PyTorch {torch.__version__}, diffusers {diffusers.__version__}",
@@ -120,6 +137,8 @@ def describe() -> dict:
 
 
 def build(workload: str):
+    if workload.startswith(UNET_CALL_PREFIX):
+        return UNetCall(int(workload[len(UNET_CALL_PREFIX) :])), {}
     return WORKLOADS[workload](), {}
 
 

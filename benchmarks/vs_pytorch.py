@@ -1,5 +1,6 @@
 """gensys against PyTorch diffusers on the same machine, in one run: the DDPM training step,
-DDIM with 50 steps and DPM-Solver++(2M) with 20 steps, plus gensys-only throughputs.
+DDIM with 50 steps and DPM-Solver++(2M) with 20 steps, one UNet call (a sampler's step)
+at batch 64, 128 and 256, plus gensys-only throughputs.
 
     make bench            # creates .venv-peer from benchmarks/requirements-peer.txt, then
     python -m benchmarks.vs_pytorch --peer_python=.venv-peer/bin/python
@@ -8,9 +9,9 @@ DDIM with 50 steps and DPM-Solver++(2M) with 20 steps, plus gensys-only throughp
 Both sides run as worker processes (``--worker`` here, ``benchmarks/peer_pytorch.py``
 there) that build their model once and then time calls on command, so the driver can
 interleave them: each round runs ``--reps`` calls of one side, then of the other, the
-order alternating between rounds, and the figures are medians over all calls. Compile
-time (gensys) and the first call (both) are reported apart from the steady state; gensys
-runs without the persistent compilation cache so its first call includes the compile.
+order alternating between rounds, and the figures are medians over all calls. The
+training step's compile (gensys, ahead of time) and the first call (both) are reported
+apart from the steady state; gensys runs without the persistent compilation cache.
 
 Each side uses its defaults on this machine: gensys one XLA host device per core with the
 batch sharded over them (``runtime.cpu_device_count_for``) and its XLA:CPU flags
@@ -53,6 +54,25 @@ _GENSYS_ONLY = flags.DEFINE_list(
     "Sampling throughputs measured on gensys alone (experiment configs, 64 samples), and "
     "'cifar_unet' (the 35.7M DDPM CIFAR-10 UNet step at batch 128; for GPUs).",
 )  # fmt: skip
+_SAMPLING_BATCHES = flags.DEFINE_list(
+    "sampling_batches",
+    ["64", "128", "256"],
+    "Batch sizes of one UNet call (a sampler's step) timed on both sides; empty: none.",
+)
+_SETTLE_S = flags.DEFINE_float(
+    "settle_s",
+    5.0,
+    "Pause before each block of calls. Right after PyTorch's calls gensys's training steps "
+    "took 2.3-3.1 s instead of 1.6 s, still with a 1 s pause (on a 2-core Xeon); with 5 s "
+    "they took 1.57-1.65 s, as in a process alone.",
+)
+_WARMUP = flags.DEFINE_integer(
+    "warmup",
+    1,
+    "Untimed calls at the start of each block, both sides: even after the pause a side's "
+    "first call after the other's block was slower (gensys's training step 1.7-2.6 s "
+    "against 1.55 s; PyTorch's 0.94-0.98 s against 0.86 s).",
+)
 _OUTPUT = flags.DEFINE_string(
     "output", str(REPO / "benchmarks" / "results" / "vs_pytorch"), "Results path stem."
 )
@@ -77,6 +97,7 @@ CIFAR_UNET = dict(
     dropout=0.1, fast_cpu_gradients=True,
 )  # fmt: skip
 SAMPLERS = {"ddim50": ("ddim", 50), "dpmpp20": ("dpmpp_2m", 20)}
+UNET_CALL_PREFIX = "unet_call_b"  # unet_call_b<batch>: one network call at that batch
 
 
 # ----------------------------------------------------------------------------- gensys worker
@@ -117,18 +138,48 @@ class _GensysWorkloads:
     def _train_fn(self, **kwargs):
         engine, state, batch = self._ddpm_engine(**kwargs)
         box = {"state": state, "i": 0}
+        # The engine's guarded step compiled ahead of time, so its compile is timed alone
+        # (tracing and lowering included); the calls then run that executable.
+        tick = time.perf_counter()
+        lowered = engine._train_step.lower(state, batch, self.jax.random.key(0))
+        compiled = lowered.compile()
+        compile_s = time.perf_counter() - tick
         # XLA's count for the whole (unpartitioned) step: forward, backward, Adam, EMA.
-        flops = engine._train_step.lower(state, batch, self.jax.random.key(0)).cost_analysis()
+        flops = lowered.cost_analysis()
 
         def step():
             box["i"] += 1
-            box["state"], metrics = engine.train_step(
-                box["state"], batch, self.jax.random.key(box["i"])
-            )
+            box["state"], metrics = compiled(box["state"], batch, self.jax.random.key(box["i"]))
             self.jax.block_until_ready(metrics)
 
         params = sum(x.size for x in self.jax.tree.leaves(state.model.params))
-        return step, {"parameters": int(params), "flops": float(flops["flops"])}
+        return step, {
+            "parameters": int(params), "flops": float(flops["flops"]), "compile_s": compile_s,
+        }  # fmt: skip
+
+    def _unet_call_fn(self, batch):
+        """One UNet evaluation at ``batch``, the batch sharded over the devices."""
+        import jax.numpy as jnp
+
+        from gensys.nets.unet import UNet
+        from gensys.train import sharding
+
+        mesh = sharding.make_mesh()
+        net = UNet(**UNET)
+        data = sharding.batch_sharded(mesh)
+        x = self.jax.device_put(
+            self.jax.random.normal(self.jax.random.key(1), (batch, *IMAGE)), data
+        )
+        t = self.jax.device_put(jnp.full((batch,), 500, jnp.int32), data)
+        params = self.jax.jit(net.init, out_shardings=sharding.replicated(mesh))(
+            self.jax.random.key(0), x, t
+        )
+        apply = self.jax.jit(net.apply)
+
+        def call():
+            self.jax.block_until_ready(apply(params, x, t))
+
+        return call, {"flops": unet_forward_flops(batch)}
 
     def _sample_fn(self, engine, state, num=BATCH):
         box = {"i": 0}
@@ -166,6 +217,8 @@ class _GensysWorkloads:
             return self._sample_fn(engine, state), {
                 "flops": SAMPLERS[workload][1] * unet_forward_flops()
             }
+        if workload.startswith(UNET_CALL_PREFIX):
+            return self._unet_call_fn(int(workload[len(UNET_CALL_PREFIX) :]))
         if workload == "cifar_unet":
             on_cpu = self.jax.default_backend() == "cpu"
             return self._train_fn(
@@ -304,7 +357,9 @@ def interleaved(gensys, peer, workload, rounds, reps) -> dict:
     for r in range(rounds):
         order = [(gensys, "gensys"), (peer, "pytorch")]
         for worker_, side in order if r % 2 == 0 else order[::-1]:
-            times[side] += worker_.ask(op="run", workload=workload, reps=reps)["times"]
+            time.sleep(_SETTLE_S.value)
+            answer = worker_.ask(op="run", workload=workload, reps=reps, warmup=_WARMUP.value)
+            times[side] += answer["times"]
     for side in times:
         result[side]["times"] = times[side]
         result[side]["median_s"] = statistics.median(times[side])
@@ -330,10 +385,11 @@ def main(argv) -> None:
         )
     rounds, reps, sampling_rounds = _ROUNDS.value, _REPS.value, _SAMPLING_ROUNDS.value
     workloads, gensys_only, output = _WORKLOADS.value, _GENSYS_ONLY.value, _OUTPUT.value
+    sampling_batches = [int(b) for b in _SAMPLING_BATCHES.value]
     if _QUICK.value:
         rounds, sampling_rounds = 1, 1
         workloads = [w for w in workloads if w in ("train_step", "ddim50")]
-        gensys_only, output = [], output + "_quick"
+        gensys_only, sampling_batches, output = [], [], output + "_quick"
     env = dict(os.environ)
     env.pop("GENSYS_COMPILATION_CACHE", None)
     gensys = _Worker("gensys", [sys.executable, "-m", "benchmarks.vs_pytorch", "--worker"], env)
@@ -349,13 +405,21 @@ def main(argv) -> None:
             "machine": machine(),
             "sides": sides,
             "rounds": {"train_step": rounds, "samplers": sampling_rounds},
+            "settle_s": _SETTLE_S.value,
+            "warmup_calls": _WARMUP.value,
             "reps": {"train_step": reps, "samplers": 1},
             "paired": {},
+            "unet_calls": {},
             "gensys_only": {},
         }
         for workload in workloads:
             counts = (rounds, reps) if workload == "train_step" else (sampling_rounds, 1)
             results["paired"][workload] = interleaved(gensys, peer, workload, *counts)
+        for batch in sampling_batches:
+            # Three calls a side a round: one call is short, and its median steadier so.
+            results["unet_calls"][str(batch)] = interleaved(
+                gensys, peer, f"{UNET_CALL_PREFIX}{batch}", sampling_rounds, 3
+            )
         for workload in gensys_only:
             setup = gensys.ask(op="setup", workload=workload)
             times = gensys.ask(op="run", workload=workload, reps=rounds)["times"]

@@ -4,7 +4,8 @@ so the PyTorch environment can import it too).
 A worker reads one JSON command a line on stdin and answers one JSON line on stdout:
 ``{"op": "describe"}`` (the framework, versions, ...), ``{"op": "setup", "workload": W}``
 (builds the workload and times its first call, which includes any compile),
-``{"op": "run", "workload": W, "reps": N}`` (the wall times of ``N`` calls) and
+``{"op": "run", "workload": W, "reps": N, "warmup": K}`` (``K`` untimed calls, default 0,
+then the wall times of ``N`` calls) and
 ``{"op": "quit"}``. The driver interleaves the two sides' ``run`` commands.
 """
 
@@ -37,6 +38,8 @@ def serve(describe: Callable[[], dict], build: Callable[[str], tuple[Callable, d
             built[command["workload"]] = fn
         elif op == "run":
             fn = built[command["workload"]]
+            for _ in range(command.get("warmup", 0)):
+                fn()
             times = []
             for _ in range(command["reps"]):
                 tick = time.perf_counter()

@@ -18,7 +18,7 @@ the DDPM UNet's shapes; the whole step is timed by ``benchmarks/vs_pytorch.py``)
 On other platforms (GPU, TPU) XLA's own gradients are used:
 ``lax.platform_dependent`` chooses when the program is lowered.
 
-Since jaxlib 0.10 XLA:CPU runs its own convolution gradients through YNNPACK, and the
+At jaxlib 0.10.2 XLA:CPU runs its own convolution gradients through YNNPACK, and the
 advantage is gone at the whole-step level: the matched DDPM UNet's training step (batch
 64 on 2 CPU devices, medians of 8 steps, two interleaved runs) took 1.553 s with these
 gradients and 1.563 s with XLA's, and compiled in 12.8 s against 9.6 s. Alone, the

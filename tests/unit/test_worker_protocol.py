@@ -22,6 +22,7 @@ def test_worker_answers_each_command(monkeypatch, capsys):
         {"op": "describe"},
         {"op": "setup", "workload": "w"},
         {"op": "run", "workload": "w", "reps": 3},
+        {"op": "run", "workload": "w", "reps": 2, "warmup": 1},
         {"op": "nonsense"},
         {"op": "quit"},
         {"op": "describe"},  # after quit: never read
@@ -31,8 +32,9 @@ def test_worker_answers_each_command(monkeypatch, capsys):
     answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert answers[0] == {"framework": "test"}
     assert answers[1]["flops"] == 1.0 and answers[1]["first_call_s"] >= 0
-    assert len(answers[2]["times"]) == 3 and calls == ["w"] * 4
-    assert "unknown op" in answers[3]["error"] and len(answers) == 4
+    assert len(answers[2]["times"]) == 3 and len(answers[3]["times"]) == 2
+    assert calls == ["w"] * 7  # the setup's first call, 3, then 1 untimed and 2
+    assert "unknown op" in answers[4]["error"] and len(answers) == 5
 
 
 def test_report_renders_the_committed_results(tmp_path):
