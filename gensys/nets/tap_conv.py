@@ -19,13 +19,16 @@ On other platforms (GPU, TPU) XLA's own gradients are used:
 ``lax.platform_dependent`` chooses when the program is lowered.
 
 At jaxlib 0.10.2 XLA:CPU runs its own convolution gradients through YNNPACK, and the
-advantage is gone at the whole-step level: the matched DDPM UNet's training step (batch
-64 on 2 CPU devices, medians of 8 steps, two interleaved runs) took 1.553 s with these
-gradients and 1.563 s with XLA's, and compiled in 12.8 s against 9.6 s. Alone, the
-per-tap kernel gradient still wins at some shapes and loses at others (batch 64 over 2
-devices: 38 against 54 ms at 32x32, 96 -> 32 channels; 25 against 22 ms at 16x16,
-128 -> 64). So :class:`gensys.nets.unet.UNet` uses ``nn.Conv``; this layer remains for
-networks whose shapes favour it.
+per-tap kernel gradient no longer pays at the whole-step level: the matched DDPM UNet's
+training step (batch 64 on 2 CPU devices, medians of 8 steps, two interleaved runs) took
+1.553 s with it and 1.563 s with XLA's, and compiled in 12.8 s against 9.6 s. Alone it
+still wins at some shapes and loses at others (batch 64 over 2 devices: 38 against 54 ms
+at 32x32, 96 -> 32 channels; 25 against 22 ms at 16x16, 128 -> 64). So
+``kernel_gradient="xla"`` keeps the flipped-convolution input gradient with XLA's kernel
+gradient, which :class:`gensys.nets.unet.UNet` uses: XLA's own input gradient, a
+transposed convolution, was not compiled to YNNPACK's kernels inside the loop of an ODE
+likelihood (the flow-matching recipe's evaluation ran 4.7x slower with it, and 17x under
+the test suite's low optimisation level).
 
 The layer :class:`Conv` is a drop-in for ``nn.Conv`` (SAME padding): the same
 parameters (``kernel`` ``[kh, kw, in, out]``, ``bias``), dtype rules and module
@@ -94,7 +97,7 @@ def _input_grad_by_flipped_conv(dy: jax.Array, kernel: jax.Array) -> jax.Array:
     return _conv(dy, jnp.flip(kernel, (0, 1)).transpose(0, 1, 3, 2), 1)
 
 
-def _make_conv(stride: int) -> Callable[[jax.Array, jax.Array], jax.Array]:
+def _make_conv(stride: int, kernel_by_taps: bool) -> Callable[[jax.Array, jax.Array], jax.Array]:
     @jax.custom_vjp
     def conv(x, kernel):
         return _conv(x, kernel, stride)
@@ -106,7 +109,10 @@ def _make_conv(stride: int) -> Callable[[jax.Array, jax.Array], jax.Array]:
         return jax.vjp(lambda a, k: _conv(a, k, stride), x, kernel)[1](dy)
 
     def cpu_grads(x, kernel, dy):
-        dk = _kernel_grad_by_taps(x, dy, kernel.shape, stride).astype(kernel.dtype)
+        if kernel_by_taps:
+            dk = _kernel_grad_by_taps(x, dy, kernel.shape, stride).astype(kernel.dtype)
+        else:
+            dk = jax.vjp(lambda k: _conv(x, k, stride), kernel)[1](dy)[0]
         if stride == 1 and kernel.shape[0] % 2 and kernel.shape[1] % 2:
             return _input_grad_by_flipped_conv(dy, kernel).astype(x.dtype), dk
         return xla_grads(x, kernel, dy)[0], dk
@@ -119,20 +125,32 @@ def _make_conv(stride: int) -> Callable[[jax.Array, jax.Array], jax.Array]:
     return conv
 
 
-_CONVS = {1: _make_conv(1), 2: _make_conv(2)}
+_CONVS = {(s, taps): _make_conv(s, taps) for s in (1, 2) for taps in (True, False)}
+KERNEL_GRADIENTS = ("taps", "xla")
 
 
 def conv2d(
-    x: jax.Array, kernel: jax.Array, stride: int = 1, *, fast_cpu_gradients: bool = False
+    x: jax.Array,
+    kernel: jax.Array,
+    stride: int = 1,
+    *,
+    fast_cpu_gradients: bool = False,
+    kernel_gradient: str = "taps",
 ) -> jax.Array:
     """SAME convolution ``[B, H, W, C_in] * [kh, kw, C_in, C_out] -> [B, H/s, W/s, C_out]``.
 
     Equal to ``lax.conv_general_dilated`` in value and gradient (up to float
-    rounding); ``stride`` is 1 or 2. ``fast_cpu_gradients``: reverse-mode gradients by
-    the per-tap products on CPU (no forward mode then; see the module docstring).
+    rounding); ``stride`` is 1 or 2. ``fast_cpu_gradients``: reverse-mode gradients on
+    CPU by the flipped convolution (input) and, with ``kernel_gradient="taps"``, the
+    per-tap products (kernel; ``"xla"``: XLA's own); no forward mode then (see the module
+    docstring).
     """
-    if stride not in _CONVS:
+    if stride not in (1, 2):
         raise ValueError(f"stride must be 1 or 2, got {stride}")
+    if kernel_gradient not in KERNEL_GRADIENTS:
+        raise ValueError(
+            f"kernel_gradient must be one of {KERNEL_GRADIENTS}, got {kernel_gradient!r}"
+        )
     if x.ndim != 4 or kernel.ndim != 4 or x.shape[-1] != kernel.shape[2]:
         raise ValueError(
             f"expected x [B, H, W, C] and kernel [kh, kw, C, out] with matching C, "
@@ -140,7 +158,7 @@ def conv2d(
         )
     if not fast_cpu_gradients:
         return _conv(x, kernel, stride)
-    return _CONVS[stride](x, kernel)
+    return _CONVS[stride, kernel_gradient == "taps"](x, kernel)
 
 
 class Conv(nn.Module):
@@ -155,6 +173,7 @@ class Conv(nn.Module):
     kernel_init: Callable = nn.linear.default_kernel_init
     bias_init: Callable = nn.initializers.zeros_init()
     fast_cpu_gradients: bool = False
+    kernel_gradient: str = "taps"
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -165,5 +184,8 @@ class Conv(nn.Module):
         )
         bias = self.param("bias", self.bias_init, (self.features,)) if self.use_bias else None
         x, kernel, bias = nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
-        y = conv2d(x, kernel, self.strides[0], fast_cpu_gradients=self.fast_cpu_gradients)
+        y = conv2d(
+            x, kernel, self.strides[0], fast_cpu_gradients=self.fast_cpu_gradients,
+            kernel_gradient=self.kernel_gradient,
+        )  # fmt: skip
         return y if bias is None else y + bias

@@ -12,13 +12,15 @@ Parameters are float32; ``dtype`` sets the compute dtype (bf16 opt-in).
 The time embedding is always computed in float32. Each GroupNorm followed by SiLU (and,
 in a residual block, the time-embedding shift before it) is one
 :class:`gensys.nets.group_norm.GroupNormSiLU` with ``nn.GroupNorm``'s parameter names,
-so checkpoints of the composition load. ``fast_cpu_gradients=True`` gives those its
-hand-written backward pass (measured on XLA:CPU: the matched benchmark UNet's training
-step 1.88 -> 1.57 s together with the fused forward), at the price of forward-mode
-differentiation (``jax.jvp`` through the network); the default lets JAX differentiate the
-same forward computation, which supports every transformation. The convolutions are
-``nn.Conv``: XLA's own gradients (``gensys.nets.tap_conv`` measured no faster in the
-whole step and compiled 3 s slower).
+so checkpoints of the composition load. ``fast_cpu_gradients=True`` gives those their
+hand-written backward pass and the convolutions the input gradient of
+:mod:`gensys.nets.tap_conv` (the flipped forward convolution) beside XLA's own kernel
+gradient, at the price of forward-mode differentiation (``jax.jvp`` through the network);
+the default lets JAX differentiate everything, which supports every transformation.
+Measured on XLA:CPU for the matched benchmark UNet (batch 64 on two devices, two
+interleaved runs of 8 steps against the plain ``nn.GroupNorm`` and per-tap UNet): training
+step 1.88 -> 1.57 s. XLA's own input gradient is as fast in a training step but, inside
+the loop of an ODE likelihood, was not compiled to YNNPACK's kernels: 4.7x slower there.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from gensys.nets import tap_conv
 from gensys.nets.embeddings import sinusoidal_embedding
 from gensys.nets.group_norm import GroupNormSiLU
 
@@ -48,6 +51,14 @@ def num_groups(channels: int, max_groups: int = 32, min_group_size: int = 4) -> 
     return groups
 
 
+def _conv(features: int, kernel_size=(3, 3), *, fast: bool, **kwargs) -> nn.Module:
+    """``nn.Conv``'s layer; with ``fast`` its input gradient is the flipped forward
+    convolution (see :mod:`gensys.nets.tap_conv`), its kernel gradient XLA's own."""
+    return tap_conv.Conv(
+        features, kernel_size, fast_cpu_gradients=fast, kernel_gradient="xla", **kwargs
+    )
+
+
 class ResBlock(nn.Module):
     """GroupNorm -> SiLU -> conv, plus the projected time embedding, twice, with a skip."""
 
@@ -62,22 +73,23 @@ class ResBlock(nn.Module):
         fast = self.fast_cpu_gradients
         h = GroupNormSiLU(num_groups(in_channels), dtype=self.dtype, custom_gradient=fast,
                           name="GroupNorm_0")(x)  # fmt: skip
-        h = nn.Conv(self.out_channels, (3, 3), dtype=self.dtype)(h)
+        h = _conv(self.out_channels, fast=fast, dtype=self.dtype)(h)
         time_shift = nn.Dense(self.out_channels, dtype=self.dtype)(nn.silu(temb))
         h = GroupNormSiLU(num_groups(self.out_channels), dtype=self.dtype, custom_gradient=fast,
                           name="GroupNorm_1")(h, time_shift)  # fmt: skip
         h = nn.Dropout(self.dropout, deterministic=not train)(h)
         zero_init = nn.initializers.zeros
-        h = nn.Conv(
+        h = _conv(
             self.out_channels,
-            (3, 3),
+            fast=fast,
             kernel_init=zero_init,
             dtype=self.dtype,
         )(h)
         if in_channels != self.out_channels:
-            x = nn.Conv(
+            x = _conv(
                 self.out_channels,
                 (1, 1),
+                fast=fast,
                 dtype=self.dtype,
             )(x)
         return x + h
@@ -181,7 +193,9 @@ class UNet(nn.Module):
             temb = temb + nn.Embed(self.num_classes + 1, temb_dim)(labels)
         temb = temb.astype(self.dtype)
 
-        h = nn.Conv(self.channels, (3, 3), dtype=self.dtype)(x.astype(self.dtype))
+        h = _conv(self.channels, fast=self.fast_cpu_gradients, dtype=self.dtype)(
+            x.astype(self.dtype)
+        )
         skips = [h]
         for level, mult in enumerate(self.channel_mults):
             for _ in range(self.num_res_blocks):
@@ -192,9 +206,9 @@ class UNet(nn.Module):
                     h = AttentionBlock(self.dtype)(h)
                 skips.append(h)
             if level != num_levels - 1:
-                h = nn.Conv(
+                h = _conv(
                     h.shape[-1],
-                    (3, 3),
+                    fast=self.fast_cpu_gradients,
                     strides=(2, 2),
                     dtype=self.dtype,
                 )(h)
@@ -219,7 +233,7 @@ class UNet(nn.Module):
             if level != 0:
                 b, hh, ww, c = h.shape
                 h = jax.image.resize(h, (b, 2 * hh, 2 * ww, c), method="nearest")
-                h = nn.Conv(c, (3, 3), dtype=self.dtype)(h)
+                h = _conv(c, fast=self.fast_cpu_gradients, dtype=self.dtype)(h)
 
         h = GroupNormSiLU(
             num_groups(h.shape[-1]),
@@ -228,9 +242,9 @@ class UNet(nn.Module):
             name="GroupNorm_0",
         )(h)
         zero_init = nn.initializers.zeros
-        h = nn.Conv(
+        h = _conv(
             out_channels,
-            (3, 3),
+            fast=self.fast_cpu_gradients,
             kernel_init=zero_init,
             dtype=self.dtype,
         )(h)

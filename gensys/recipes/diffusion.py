@@ -79,7 +79,8 @@ class DDPMConfig:
     eval_ode_steps: int = 0
     eval_ode_divergence: str = "exact"  # or hutchinson (one probe per image)
     compute_dtype: str = "float32"
-    # The UNet's hand-written GroupNorm + SiLU gradient (gensys.nets.group_norm): training
+    # The UNet's hand-written GroupNorm + SiLU gradient (gensys.nets.group_norm) and its
+    # convolutions' flipped-convolution input gradient (gensys.nets.tap_conv): training
     # needs only reverse mode; False keeps forward mode (jax.jvp) through the network.
     fast_cpu_gradients: bool = True
 

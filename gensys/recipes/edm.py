@@ -40,7 +40,8 @@ class EDMConfig:
     warmup_steps: int = 500
     grad_clip_norm: float = 1.0
     ema_decay: float = 0.9995
-    # The UNet's hand-written GroupNorm + SiLU gradient (gensys.nets.group_norm): training
+    # The UNet's hand-written GroupNorm + SiLU gradient (gensys.nets.group_norm) and its
+    # convolutions' flipped-convolution input gradient (gensys.nets.tap_conv): training
     # needs only reverse mode; False keeps forward mode (jax.jvp) through the network.
     fast_cpu_gradients: bool = True
 

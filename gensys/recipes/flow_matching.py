@@ -51,7 +51,8 @@ class FlowMatchingConfig:
     ema_decay: float = 0.9995
     eval_ode_steps: int = 0  # Heun steps of the exact-likelihood ODE in evaluation (0: off)
     eval_ode_divergence: str = "exact"  # or hutchinson
-    # The UNet's hand-written GroupNorm + SiLU gradient (gensys.nets.group_norm): training
+    # The UNet's hand-written GroupNorm + SiLU gradient (gensys.nets.group_norm) and its
+    # convolutions' flipped-convolution input gradient (gensys.nets.tap_conv): training
     # needs only reverse mode; False keeps forward mode (jax.jvp) through the network.
     fast_cpu_gradients: bool = True
 

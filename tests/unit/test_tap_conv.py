@@ -1,8 +1,8 @@
 """``conv2d`` / ``tap_conv.Conv`` equal XLA's convolution and ``nn.Conv``: values and gradients.
 
 ``conv2d`` keeps ``lax.conv_general_dilated``'s value and replaces only its backward pass
-on the CPU (per-tap matrix products for the kernel, a flipped convolution for the
-input); it must agree with XLA's gradients to float32 rounding, under ``jit`` and
+on the CPU (per-tap matrix products or XLA's own for the kernel, a flipped convolution
+for the input); it must agree with XLA's gradients to float32 rounding, under ``jit`` and
 ``vmap``, and ``tap_conv.Conv`` must have ``nn.Conv``'s parameters (so checkpoints load in either).
 """
 
@@ -31,7 +31,8 @@ def _xla_conv(x, kernel, stride):
     [(8, 3, 5, 3, 1), (8, 3, 5, 3, 2), (7, 2, 4, 3, 2), (6, 4, 3, 1, 1), (9, 2, 3, 4, 2),
      (6, 2, 3, 5, 1), (6, 3, 2, 2, 1)],
 )  # fmt: skip
-def test_conv2d_value_and_gradients_match_xla(size, c_in, c_out, kernel, stride):
+@pytest.mark.parametrize("kernel_gradient", ["taps", "xla"])
+def test_conv2d_value_and_gradients_match_xla(size, c_in, c_out, kernel, stride, kernel_gradient):
     kx, kw, kc = jax.random.split(jax.random.key(0), 3)
     x = jax.random.normal(kx, (2, size, size, c_in))
     w = jax.random.normal(kw, (kernel, kernel, c_in, c_out))
@@ -40,7 +41,10 @@ def test_conv2d_value_and_gradients_match_xla(size, c_in, c_out, kernel, stride)
     def loss(conv):
         return lambda x, w: jnp.sum(jnp.sin(conv(x, w, stride)) * cotangent)
 
-    ours = jax.jit(jax.value_and_grad(loss(fast_conv2d), argnums=(0, 1)))(x, w)
+    def fast(x, w, stride):
+        return conv2d(x, w, stride, fast_cpu_gradients=True, kernel_gradient=kernel_gradient)
+
+    ours = jax.jit(jax.value_and_grad(loss(fast), argnums=(0, 1)))(x, w)
     reference = jax.jit(jax.value_and_grad(loss(_xla_conv), argnums=(0, 1)))(x, w)
     np.testing.assert_allclose(ours[0], reference[0], rtol=1e-5)
     for got, want in zip(ours[1], reference[1], strict=True):
@@ -60,6 +64,8 @@ def test_conv2d_rejects_unsupported_strides_and_shapes():
         conv2d(jnp.zeros((1, 4, 4, 2)), jnp.zeros((3, 3, 2, 2)), stride=3)
     with pytest.raises(ValueError, match="matching C"):
         conv2d(jnp.zeros((1, 4, 4, 2)), jnp.zeros((3, 3, 3, 2)))
+    with pytest.raises(ValueError, match="kernel_gradient must be one of"):
+        conv2d(jnp.zeros((1, 4, 4, 2)), jnp.zeros((3, 3, 2, 2)), kernel_gradient="winograd")
 
 
 @pytest.mark.parametrize("fast", [False, True])
