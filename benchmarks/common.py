@@ -13,6 +13,23 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 LOCAL_DATA_DIRS = {"binarized_mnist": "binarized_mnist", "mnist_idx": "mnist"}
 
 
+def median_ms(fn, *args, repeats: int) -> float:
+    """Median wall time of ``repeats`` calls of ``fn(*args)`` after one warm-up call, in ms
+    (each call waited for with ``jax.block_until_ready``)."""
+    import time
+
+    import jax
+    import numpy as np
+
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1e3)
+
+
 def start_runtime(cpu_devices: int = 2) -> None:
     """The persistent compilation cache, gensys's XLA:CPU flags, quiet library logs and
     ``cpu_devices`` host devices (call before JAX is first used)."""

@@ -20,24 +20,13 @@ from pathlib import Path
 
 from absl import app, flags
 
+from benchmarks.common import median_ms
+
 _OUT = flags.DEFINE_string("out", "benchmarks/results", "Where the results go.")
 _REPEATS = flags.DEFINE_integer("repeats", 20, "Timed calls per measurement.")
 
 # (batch, side, channels): the UNet's 32x32 residual blocks take 32, 64 and 96 channels.
 SHAPES = [(64, 32, 32), (64, 32, 64), (64, 32, 96)]
-
-
-def _median_ms(fn, *args, repeats: int) -> float:
-    import jax
-    import numpy as np
-
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1e3)
 
 
 def measure(batch: int, side: int, channels: int, repeats: int) -> dict:
@@ -73,8 +62,8 @@ def measure(batch: int, side: int, channels: int, repeats: int) -> dict:
         forward = jax.jit(fn)
         both = jax.jit(jax.grad(lambda x, s, b, e, f=fn: jnp.sum(f(x, s, b, e) ** 2), (0, 1, 2, 3)))
         row[name] = {
-            "forward_ms": _median_ms(forward, x, scale, bias, shift, repeats=repeats),
-            "forward_backward_ms": _median_ms(both, x, scale, bias, shift, repeats=repeats),
+            "forward_ms": median_ms(forward, x, scale, bias, shift, repeats=repeats),
+            "forward_backward_ms": median_ms(both, x, scale, bias, shift, repeats=repeats),
         }
     return row
 

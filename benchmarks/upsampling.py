@@ -15,28 +15,16 @@ from __future__ import annotations
 import importlib
 import json
 import platform
-import time
 from pathlib import Path
 
 from absl import app, flags
+
+from benchmarks.common import median_ms
 
 _OUT = flags.DEFINE_string("out", "benchmarks/results", "Where the results go.")
 _REPEATS = flags.DEFINE_integer("repeats", 20, "Timed calls per measurement.")
 
 LAYERS = [(128, 64, 4), (64, 32, 8), (32, 1, 16)]  # (C_in, C_out, input side)
-
-
-def _median_ms(fn, *args, repeats: int) -> float:
-    import jax
-    import numpy as np
-
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1e3)
 
 
 def main(argv):
@@ -68,8 +56,8 @@ def main(argv):
             params = module.init(jax.random.key(1), x)
             forward = jax.jit(module.apply)
             grad = jax.jit(jax.grad(lambda p, x, m=module: jnp.sum(m.apply(p, x) ** 2), (0, 1)))
-            row[f"{name}_forward_ms"] = _median_ms(forward, params, x, repeats=repeats)
-            row[f"{name}_forward_backward_ms"] = _median_ms(grad, params, x, repeats=repeats)
+            row[f"{name}_forward_ms"] = median_ms(forward, params, x, repeats=repeats)
+            row[f"{name}_forward_backward_ms"] = median_ms(grad, params, x, repeats=repeats)
         rows.append(row)
         print(row)
 
@@ -83,7 +71,7 @@ def main(argv):
     }
     state = jax.jit(recipe.init)(jax.random.key(1), batch)
     step = jax.jit(recipe.train_step)
-    step_ms = _median_ms(step, state, batch, jax.random.key(2), repeats=repeats)
+    step_ms = median_ms(step, state, batch, jax.random.key(2), repeats=repeats)
     print(f"dcgan_digits training step: {step_ms:.1f} ms")
 
     machine = f"{platform.processor() or platform.machine()}, 1 CPU device"
