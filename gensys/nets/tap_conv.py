@@ -115,7 +115,8 @@ def _make_conv(stride: int, kernel_by_taps: bool) -> Callable[[jax.Array, jax.Ar
             dk = jax.vjp(lambda k: _conv(x, k, stride), kernel)[1](dy)[0]
         if stride == 1 and kernel.shape[0] % 2 and kernel.shape[1] % 2:
             return _input_grad_by_flipped_conv(dy, kernel).astype(x.dtype), dk
-        return xla_grads(x, kernel, dy)[0], dk
+        # Only the input gradient from XLA: the kernel's is dk already.
+        return jax.vjp(lambda a: _conv(a, kernel, stride), x)[1](dy)[0], dk
 
     def backward(residuals, dy):
         x, kernel = residuals
