@@ -96,6 +96,7 @@ def _define_flags() -> None:
 
 
 def device_facts() -> dict:
+    import flax
     import jax
 
     device = jax.local_devices()[0]
@@ -107,6 +108,7 @@ def device_facts() -> dict:
         "local_devices": jax.local_device_count(),
         "peak_bf16_flops": peak,
         "jax": jax.__version__,
+        "flax": flax.__version__,
     }
 
 
@@ -291,7 +293,8 @@ def render(results: dict) -> str:
         "# gensys on an accelerator: the CIFAR-10 check",
         "",
         f"`{results['command']}` on {d['device']} ({d['local_devices']} local device(s), "
-        f"backend {d['backend']}, JAX {d['jax']}; host {results['machine']}), "
+        f"backend {d['backend']}, JAX {d['jax']}, Flax {d.get('flax', '?')}; "
+        f"host {results['machine']}), "
         f"{results['started']}. Data: {results['data']}."
         + (" Tiny sizes (a CPU smoke run): no figure here is a speed." if results["tiny"] else ""),
         "",
@@ -345,6 +348,9 @@ def render(results: dict) -> str:
             f"| {r['config']} | {r['batch']} | {r['steps']} | {rate} | "
             f"{r['wall_seconds']:.0f} s | {evaluation} |"
         )
+    if results.get("failed"):
+        lines += ["", "Failed (the error of each part; the parts after it ran):", ""]
+        lines += [f"- {line}" for line in results["failed"]]
     if results.get("skipped"):
         lines += ["", "Skipped (time budget spent): " + ", ".join(results["skipped"]) + "."]
     return "\n".join(lines) + "\n"
@@ -389,6 +395,7 @@ def run_check(settings: CheckSettings) -> dict:
         "tiny": tiny,
         "steps": settings.steps,
         "skipped": [],
+        "failed": [],
     }
 
     def save():
@@ -403,33 +410,52 @@ def run_check(settings: CheckSettings) -> dict:
         save()
         return False
 
+    def attempt(part: str, work) -> None:
+        """Runs one part; an error is reported with the part's name and the next part
+        goes on (one family failing on a new backend must not hide the others)."""
+        try:
+            work()
+        except Exception as error:  # noqa: BLE001 - reported in the results, not hidden
+            logging.exception("%s failed", part)
+            results["failed"].append(f"{part}: {type(error).__name__}: {error}"[:500])
+        save()
+
     import jax
 
     batch = 4 if tiny else 128
     devices = jax.local_device_count()
     results["train_step"] = []
-    state = None  # one ddpm_cifar10 state for every dtype and sampler
+    shared = {"state": None}  # one ddpm_cifar10 state for every dtype and sampler
+
+    def step_part(dtype: str) -> None:
+        timing, shared["state"] = time_train_step(
+            data_dir, dtype, batch * devices, tiny, settings.timed_steps, shared["state"]
+        )
+        results["train_step"].append(timing)
+        logging.info("train step %s: %s", dtype, timing)
+
     for dtype in settings.dtypes:
         if within_budget(f"train step {dtype}"):
-            timing, state = time_train_step(
-                data_dir, dtype, batch * devices, tiny, settings.timed_steps, state
-            )
-            results["train_step"].append(timing)
-            logging.info("train step %s: %s", dtype, results["train_step"][-1])
-            save()
+            attempt(f"train step {dtype}", lambda dtype=dtype: step_part(dtype))
     results["sampling"] = []
+
+    def sampling_part(name: str, steps: int) -> None:
+        num = 4 if tiny else 256
+        results["sampling"].append(time_sampler(data_dir, name, steps, num, tiny, shared["state"]))
+
     for name, steps in (("ddim", 50), ("dpmpp_2m", 20)):
         if within_budget(f"sampling {name}"):
-            num = 4 if tiny else 256
-            results["sampling"].append(time_sampler(data_dir, name, steps, num, tiny, state))
-            save()
+            attempt(f"sampling {name}", lambda n=name, s=steps: sampling_part(n, s))
     results["configs"] = []
+
+    def config_part(name: str) -> None:
+        row = train_config(name, data_dir, scratch / name, settings.steps, tiny)
+        results["configs"].append(row)
+        draw_losses(results["configs"], out / "gpu_check" / "losses.png")
+
     for name in settings.configs:
         if within_budget(name):
-            row = train_config(name, data_dir, scratch / name, settings.steps, tiny)
-            results["configs"].append(row)
-            draw_losses(results["configs"], out / "gpu_check" / "losses.png")
-            save()
+            attempt(name, lambda name=name: config_part(name))
     save()
     print((out / "gpu_check.md").read_text())
     return results

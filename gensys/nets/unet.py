@@ -12,11 +12,12 @@ Parameters are float32; ``dtype`` sets the compute dtype (bf16 opt-in).
 The time embedding is always computed in float32. Each GroupNorm followed by SiLU (and,
 in a residual block, the time-embedding shift before it) is one
 :class:`gensys.nets.group_norm.GroupNormSiLU` with ``nn.GroupNorm``'s parameter names,
-so checkpoints of the composition load. ``fast_cpu_gradients=True`` gives those their
-hand-written backward pass and the convolutions the input gradient of
-:mod:`gensys.nets.tap_conv` (the flipped forward convolution) beside XLA's own kernel
-gradient, at the price of forward-mode differentiation (``jax.jvp`` through the network);
-the default lets JAX differentiate everything, which supports every transformation.
+so checkpoints of the composition load. ``fast_cpu_gradients=True`` gives those, on the
+CPU backend only (GPUs and TPUs keep XLA's own gradients), their hand-written backward
+pass and the convolutions the input gradient of :mod:`gensys.nets.tap_conv` (the flipped
+forward convolution) beside XLA's own kernel gradient, at the price of forward-mode
+differentiation (``jax.jvp`` through the network); the default lets JAX differentiate
+everything, which supports every transformation.
 Measured on XLA:CPU for the matched benchmark UNet (batch 64 on two devices, two
 interleaved runs of 8 steps against the plain ``nn.GroupNorm`` and per-tap UNet): training
 step 1.88 -> 1.57 s. XLA's own input gradient is as fast in a training step but, inside
@@ -183,6 +184,8 @@ class UNet(nn.Module):
                 f"for {num_levels} resolutions"
             )
         out_channels = self.out_channels or x.shape[-1]
+        # The hand-written gradients are CPU work-arounds: accelerators keep XLA's own.
+        fast = self.fast_cpu_gradients and jax.default_backend() == "cpu"
         temb_dim = 4 * self.channels
         temb = sinusoidal_embedding(t, self.channels)
         temb = nn.Dense(temb_dim)(temb)
@@ -193,58 +196,52 @@ class UNet(nn.Module):
             temb = temb + nn.Embed(self.num_classes + 1, temb_dim)(labels)
         temb = temb.astype(self.dtype)
 
-        h = _conv(self.channels, fast=self.fast_cpu_gradients, dtype=self.dtype)(
-            x.astype(self.dtype)
-        )
+        h = _conv(self.channels, fast=fast, dtype=self.dtype)(x.astype(self.dtype))
         skips = [h]
         for level, mult in enumerate(self.channel_mults):
             for _ in range(self.num_res_blocks):
-                h = ResBlock(
-                    self.channels * mult, self.dropout, self.dtype, self.fast_cpu_gradients
-                )(h, temb, train=train)
+                h = ResBlock(self.channels * mult, self.dropout, self.dtype, fast)(
+                    h, temb, train=train
+                )
                 if h.shape[1] in self.attention_resolutions:
                     h = AttentionBlock(self.dtype)(h)
                 skips.append(h)
             if level != num_levels - 1:
                 h = _conv(
                     h.shape[-1],
-                    fast=self.fast_cpu_gradients,
+                    fast=fast,
                     strides=(2, 2),
                     dtype=self.dtype,
                 )(h)
                 skips.append(h)
 
-        h = ResBlock(h.shape[-1], self.dropout, self.dtype, self.fast_cpu_gradients)(
-            h, temb, train=train
-        )
+        h = ResBlock(h.shape[-1], self.dropout, self.dtype, fast)(h, temb, train=train)
         h = AttentionBlock(self.dtype)(h)
-        h = ResBlock(h.shape[-1], self.dropout, self.dtype, self.fast_cpu_gradients)(
-            h, temb, train=train
-        )
+        h = ResBlock(h.shape[-1], self.dropout, self.dtype, fast)(h, temb, train=train)
 
         for level, mult in reversed(list(enumerate(self.channel_mults))):
             for _ in range(self.num_res_blocks + 1):
                 h = jnp.concatenate([h, skips.pop()], axis=-1)
-                h = ResBlock(
-                    self.channels * mult, self.dropout, self.dtype, self.fast_cpu_gradients
-                )(h, temb, train=train)
+                h = ResBlock(self.channels * mult, self.dropout, self.dtype, fast)(
+                    h, temb, train=train
+                )
                 if h.shape[1] in self.attention_resolutions:
                     h = AttentionBlock(self.dtype)(h)
             if level != 0:
                 b, hh, ww, c = h.shape
                 h = jax.image.resize(h, (b, 2 * hh, 2 * ww, c), method="nearest")
-                h = _conv(c, fast=self.fast_cpu_gradients, dtype=self.dtype)(h)
+                h = _conv(c, fast=fast, dtype=self.dtype)(h)
 
         h = GroupNormSiLU(
             num_groups(h.shape[-1]),
             dtype=self.dtype,
-            custom_gradient=self.fast_cpu_gradients,
+            custom_gradient=fast,
             name="GroupNorm_0",
         )(h)
         zero_init = nn.initializers.zeros
         h = _conv(
             out_channels,
-            fast=self.fast_cpu_gradients,
+            fast=fast,
             kernel_init=zero_init,
             dtype=self.dtype,
         )(h)

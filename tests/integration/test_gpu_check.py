@@ -61,3 +61,32 @@ def test_gpu_check_refuses_an_unknown_config_before_running_anything(tmp_path):
     with pytest.raises(ValueError, match=r"\['ddpm_cifar100'\] are not among"):
         gpu_check.run_check(settings)
     assert not any(tmp_path.iterdir())
+
+
+def test_gpu_check_reports_a_failing_part_and_runs_the_next(tmp_path, monkeypatch):
+    """A part that raises (a family broken on a new backend) is named with its error in
+    the report, and the parts after it still run."""
+
+    def train_config(name, *args):
+        if name == "vae_cifar10":
+            raise RuntimeError("no kernel for this backend")
+        losses = {"train/g_loss": [[1, 0.7]]}
+        return {"config": name, "family": "gan", "steps": 2, "batch": 4, "wall_seconds": 1.0,
+                "steps_per_sec": 2.0, "losses": losses, "eval": {}}  # fmt: skip
+
+    monkeypatch.setattr(gpu_check, "train_config", train_config)
+    monkeypatch.setattr(gpu_check, "time_sampler", lambda *a: 1 / 0)
+    settings = gpu_check.CheckSettings(
+        configs=("vae_cifar10", "dcgan_cifar10"), dtypes=(), tiny=True,
+        workdir=str(tmp_path / "work"), out=str(tmp_path / "out"),
+    )  # fmt: skip
+    results = gpu_check.run_check(settings)
+    assert [row["config"] for row in results["configs"]] == ["dcgan_cifar10"]
+    assert results["failed"] == [
+        "sampling ddim: ZeroDivisionError: division by zero",
+        "sampling dpmpp_2m: ZeroDivisionError: division by zero",
+        "vae_cifar10: RuntimeError: no kernel for this backend",
+    ]
+    report = (tmp_path / "out" / "gpu_check.md").read_text()
+    assert "- vae_cifar10: RuntimeError: no kernel for this backend" in report
+    assert "| dcgan_cifar10 | 4 | 2 | 2.00 |" in report
