@@ -4,6 +4,8 @@ config trained briefly, all on every local device.
     make gpu-check                                  # python -m benchmarks.gpu_check
     python -m benchmarks.gpu_check --config.data.dir=DIR     # real CIFAR-10 files
     python -m benchmarks.gpu_check --tiny --out=/tmp/check    # a CPU smoke run, tiny sizes
+    python -m benchmarks.gpu_check --resume         # run only the parts the results lack
+    python -m benchmarks.gpu_check --recount_flops  # count the step's FLOPs again (any CPU)
 
 Parts, each written to ``benchmarks/results/gpu_check.{md,json}`` as soon as it ends (a run
 cut short keeps what it measured):
@@ -11,7 +13,8 @@ cut short keeps what it measured):
 1. the device: its name, count and peak bfloat16 FLOP/s where known;
 2. the ``ddpm_cifar10`` training step (the 35.7M-parameter UNet) at batch 128 a device,
    data-parallel over all local devices, in bfloat16 and float32: the median of 50 steps
-   after compiling, XLA's FLOP count of the step and the fraction of the devices' peak it
+   after compiling, the step's FLOPs (its products and convolutions, counted on its jaxpr
+   by ``benchmarks.flop_count``) and the fraction of the devices' peak it
    reaches (target on one H100/H200: at most 9 ms in bfloat16, at least 40 % of peak);
 3. sampling throughput of DDIM-50 and DPM-Solver++(2M) 20 with that UNet, in images/s;
 4. every CIFAR-10 config (``experiments/configs/*_cifar10*.py``) trained from scratch for
@@ -33,6 +36,7 @@ import dataclasses
 import json
 import math
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -41,6 +45,7 @@ import numpy as np
 from absl import app, flags, logging
 
 from benchmarks.common import experiment_config, machine, start_runtime, typed
+from benchmarks.flop_count import matrix_flops
 
 CONFIGS = (
     "ddpm_cifar10",
@@ -80,6 +85,9 @@ class CheckSettings:
     budget_seconds: float = 450.0  # no part starts after this
     tiny: bool = False  # tiny networks, batches and steps (a CPU smoke run)
     workdir: str | None = None  # where the runs train (default: a temp dir)
+    resume: bool = False  # keep the parts already in out/gpu_check.json, run the rest
+    recount_flops: bool = False  # only count the FLOPs of out/gpu_check.json's step rows
+    command: str | None = None  # the command line, for the report
     out: str = "benchmarks/results"  # where gpu_check.{md,json} go
 
 
@@ -93,6 +101,12 @@ def _define_flags() -> None:
     flags.DEFINE_bool("tiny", False, "Tiny networks, batches and steps (CPU smoke run).")
     flags.DEFINE_string("workdir", None, "Where the runs train (default: a temp dir).")
     flags.DEFINE_string("out", defaults.out, "Where gpu_check.{md,json} go.")
+    flags.DEFINE_bool(
+        "recount_flops", False, "Only count the FLOPs of <out>/gpu_check.json's step rows."
+    )
+    flags.DEFINE_bool(
+        "resume", False, "Keep the parts already in <out>/gpu_check.json; run the others."
+    )
 
 
 def device_facts() -> dict:
@@ -154,6 +168,22 @@ def _engine_and_batch(config, batch_size: int, state=None):
     return engine, state, batch
 
 
+FLOPS_SOURCE = "jaxpr products and convolutions"  # benchmarks.flop_count
+
+
+def recount_step_flops(row: dict, data_dir: str, tiny: bool, state=None):
+    """A step row counted another way (an older run's) gets its FLOPs counted again:
+    tracing only, so on any machine; returns the state for the next part."""
+    import jax
+
+    config = typed_config("ddpm_cifar10", data_dir, tiny, {"model.compute_dtype": row["dtype"]})
+    engine, state, batch = _engine_and_batch(config, row["batch"], state)
+    row["flops"] = matrix_flops(engine._train_step, state, batch, jax.random.key(0))
+    row["flops_source"] = FLOPS_SOURCE
+    row["flops_per_second"] = row["flops"] / row["median_seconds"]
+    return state
+
+
 def time_train_step(
     data_dir: str, dtype: str, batch_size: int, tiny: bool, timed_steps: int, state=None
 ) -> tuple[dict, object]:
@@ -165,10 +195,10 @@ def time_train_step(
     config = typed_config("ddpm_cifar10", data_dir, tiny, {"model.compute_dtype": dtype})
     engine, state, batch = _engine_and_batch(config, batch_size, state)
     kept = jax.tree.map(jnp.copy, state)  # the step donates its input
+    flops = matrix_flops(engine._train_step, state, batch, jax.random.key(0))
     tick = time.perf_counter()
     compiled = engine._train_step.lower(state, batch, jax.random.key(0)).compile()
     compile_seconds = time.perf_counter() - tick
-    flops = float((compiled.cost_analysis() or {}).get("flops", float("nan")))
     # The compiled step itself (the engine's jitted step would compile it again).
     state, metrics = compiled(state, batch, jax.random.key(0))
     jax.block_until_ready(metrics)
@@ -186,6 +216,7 @@ def time_train_step(
         "median_seconds": seconds,
         "compile_seconds": compile_seconds,
         "flops": flops,
+        "flops_source": FLOPS_SOURCE,
         "flops_per_second": flops / seconds,
         "parameters": int(sum(x.size for x in jax.tree.leaves(state.model.params))),
     }, kept
@@ -274,7 +305,8 @@ def draw_losses(rows: list[dict], path: Path) -> None:
             ax.plot(steps, values, label=key.removeprefix("train/"))
         ax.set_title(row["config"], fontsize=9)
         ax.set_xlabel("step")
-        ax.legend(fontsize=7)
+        if row["losses"]:
+            ax.legend(fontsize=7)
     for ax in axes.ravel()[len(rows) :]:
         ax.axis("off")
     fig.tight_layout()
@@ -292,10 +324,13 @@ def render(results: dict) -> str:
     lines = [
         "# gensys on an accelerator: the CIFAR-10 check",
         "",
-        f"`{results['command']}` on {d['device']} ({d['local_devices']} local device(s), "
+        "; ".join(f"`{command}`" for command in results["commands"])
+        + f" on {d['device']} ({d['local_devices']} local device(s), "
         f"backend {d['backend']}, JAX {d['jax']}, Flax {d.get('flax', '?')}; "
         f"host {results['machine']}), "
-        f"{results['started']}. Data: {results['data']}."
+        f"{results['started']}"
+        + (f" (resumed {results['resumed']})" if results.get("resumed") else "")
+        + f". Data: {results['data']}."
         + (" Tiny sizes (a CPU smoke run): no figure here is a speed." if results["tiny"] else ""),
         "",
         "## The ddpm_cifar10 training step",
@@ -316,8 +351,10 @@ def render(results: dict) -> str:
         )
     lines += [
         "",
-        "`at peak`: the step's FLOPs (XLA's count: forward, backward, Adam and EMA) at the "
-        "devices' bfloat16 peak, the bound no implementation beats. Target on one "
+        "`at peak`: the step's FLOPs (the products and convolutions of the forward and "
+        "backward passes, counted on its jaxpr by `benchmarks.flop_count`: XLA:GPU's own "
+        "count leaves out the library calls) at the devices' bfloat16 peak, the bound no "
+        "implementation beats. Target on one "
         "H100/H200: bfloat16 step at most 9 ms and at least 40 % of peak.",
     ]
     lines += [
@@ -370,8 +407,33 @@ def main(argv):
             tiny=f.tiny,
             workdir=f.workdir,
             out=f.out,
+            resume=f.resume,
+            recount_flops=f.recount_flops,
+            command=" ".join(["python -m benchmarks.gpu_check", *sys.argv[1:]]),
         )
     )
+
+
+def resumed(previous: dict, fresh: dict) -> dict:
+    """``fresh`` (this run's header) holding the parts of ``previous`` (an earlier run's
+    results); refused when the two differ in device, data, sizes or steps."""
+    for key in ("data", "tiny", "steps"):
+        if previous.get(key) != fresh[key]:
+            raise ValueError(
+                f"--resume: the earlier run's {key} was {previous.get(key)!r}, this one's "
+                f"{fresh[key]!r}"
+            )
+    before, now = previous["device"], fresh["device"]
+    if (before["device"], before["local_devices"]) != (now["device"], now["local_devices"]):
+        raise ValueError(
+            f"--resume: the earlier run was on {before['local_devices']} x {before['device']}, "
+            f"this one on {now['local_devices']} x {now['device']}"
+        )
+    merged = dict(fresh, started=previous["started"], resumed=fresh["started"])
+    merged["commands"] = [*previous.get("commands", []), *fresh["commands"]]
+    for part in ("train_step", "sampling", "configs"):
+        merged[part] = list(previous.get(part, []))
+    return merged
 
 
 def run_check(settings: CheckSettings) -> dict:
@@ -386,8 +448,9 @@ def run_check(settings: CheckSettings) -> dict:
     data_dir = settings.data_dir
     if data_dir is None:
         data_dir = str(random_cifar10(scratch / "cifar10", per_batch=8 if tiny else 256))
+    command = settings.command or "python -m benchmarks.gpu_check" + (" --tiny" if tiny else "")
     results = {
-        "command": "python -m benchmarks.gpu_check" + (" --tiny" if tiny else ""),
+        "commands": [command],
         "device": device_facts(),
         "machine": machine(),
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -396,7 +459,19 @@ def run_check(settings: CheckSettings) -> dict:
         "steps": settings.steps,
         "skipped": [],
         "failed": [],
+        "train_step": [],
+        "sampling": [],
+        "configs": [],
     }
+    if settings.recount_flops:
+        results = json.loads((out / "gpu_check.json").read_text())
+        results.setdefault("failed", [])
+        tiny = results["tiny"]
+        results["commands"] = [*results.get("commands", []), command]
+        for row in results["train_step"]:
+            row["flops_source"] = None  # counted again below, and nothing else runs
+    elif settings.resume and (out / "gpu_check.json").exists():
+        results = resumed(json.loads((out / "gpu_check.json").read_text()), results)
 
     def save():
         out.mkdir(parents=True, exist_ok=True)
@@ -424,8 +499,15 @@ def run_check(settings: CheckSettings) -> dict:
 
     batch = 4 if tiny else 128
     devices = jax.local_device_count()
-    results["train_step"] = []
     shared = {"state": None}  # one ddpm_cifar10 state for every dtype and sampler
+    for row in results["train_step"]:
+        if row.get("flops_source") != FLOPS_SOURCE:
+            attempt(f"FLOPs of the {row['dtype']} step", lambda row=row: shared.update(
+                state=recount_step_flops(row, data_dir, tiny, shared["state"])))  # fmt: skip
+    if settings.recount_flops:
+        save()
+        return results
+    timed = {row["dtype"] for row in results["train_step"]}
 
     def step_part(dtype: str) -> None:
         timing, shared["state"] = time_train_step(
@@ -434,26 +516,28 @@ def run_check(settings: CheckSettings) -> dict:
         results["train_step"].append(timing)
         logging.info("train step %s: %s", dtype, timing)
 
-    for dtype in settings.dtypes:
+    for dtype in [d for d in settings.dtypes if d not in timed]:
         if within_budget(f"train step {dtype}"):
             attempt(f"train step {dtype}", lambda dtype=dtype: step_part(dtype))
-    results["sampling"] = []
 
     def sampling_part(name: str, steps: int) -> None:
         num = 4 if tiny else 256
         results["sampling"].append(time_sampler(data_dir, name, steps, num, tiny, shared["state"]))
 
+    sampled = {row["sampler"] for row in results["sampling"]}
     for name, steps in (("ddim", 50), ("dpmpp_2m", 20)):
+        if f"{name} {steps}" in sampled:
+            continue
         if within_budget(f"sampling {name}"):
             attempt(f"sampling {name}", lambda n=name, s=steps: sampling_part(n, s))
-    results["configs"] = []
 
     def config_part(name: str) -> None:
         row = train_config(name, data_dir, scratch / name, settings.steps, tiny)
         results["configs"].append(row)
         draw_losses(results["configs"], out / "gpu_check" / "losses.png")
 
-    for name in settings.configs:
+    trained = {row["config"] for row in results["configs"]}
+    for name in [n for n in settings.configs if n not in trained]:
         if within_budget(name):
             attempt(name, lambda name=name: config_part(name))
     save()

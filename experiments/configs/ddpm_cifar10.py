@@ -11,8 +11,10 @@ CIFAR-10's binary distribution in ``--config.data.dir``:
     python -m experiments.main --config=experiments/configs/ddpm_cifar10.py \\
         --config.data.dir=DIR --workdir=runs/ddpm_cifar10
 
-Speed: not yet measured on a GPU (``make gpu-check`` measures the training step and the
-samplers on whatever accelerator JAX sees and writes ``benchmarks/results/gpu_check.md``).
+Speed: 26.6 steps/s on one H200
+(``python -m benchmarks.gpu_check``, random pixels, the training loop's own rate;
+``benchmarks/results/gpu_check.md``): 800,000 steps in about 8.4 hours. The step
+alone is 30.2 ms in bfloat16 (15 % of the chip's bfloat16 peak) and 44.3 ms in float32.
 A CPU cannot train it.
 """
 

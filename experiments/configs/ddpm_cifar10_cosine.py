@@ -10,7 +10,8 @@ batches of 128 with random flips, EMA 0.9999, 500,000 steps.
     python -m experiments.main --config=experiments/configs/ddpm_cifar10_cosine.py \\
         --config.data.dir=DIR --workdir=runs/ddpm_cifar10_cosine
 
-Speed: not yet measured on a GPU (``make gpu-check``). A CPU cannot train it.
+Speed: not yet measured on a GPU (``make gpu-check``; its time budget ran out before
+this config on one H200). A CPU cannot train it.
 """
 
 from experiments.configs import ddpm_cifar10

@@ -10,7 +10,8 @@ bits/dim of the 8-bit test images.
     python -m experiments.main --config=experiments/configs/gated_pixelcnn_cifar10.py \\
         --config.data.dir=DIR --workdir=runs/gated_pixelcnn_cifar10
 
-Speed: not yet measured on a GPU (``make gpu-check``). A CPU cannot train it.
+Speed: not yet measured on a GPU (``make gpu-check``; its time budget ran out before
+this config on one H200). A CPU cannot train it.
 """
 
 from experiments.configs import pixelcnn_cifar10

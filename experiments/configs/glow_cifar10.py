@@ -13,7 +13,8 @@ of the 8-bit images; Adam at 1e-3 after a warm-up, batches of 64.
     python -m experiments.main --config=experiments/configs/glow_cifar10.py \\
         --config.data.dir=DIR --workdir=runs/glow_cifar10
 
-Speed: not yet measured on a GPU (``make gpu-check``). A CPU cannot train it.
+Speed: not yet measured on a GPU (``make gpu-check``; its time budget ran out before
+this config on one H200). A CPU cannot train it.
 """
 
 from experiments.configs.base import get_flow_config, use_cifar10

@@ -2,6 +2,7 @@
 its tiny sizes on the CPU: the step in both dtypes, both samplers and one config's
 training, on random pixels in CIFAR-10's format, written part by part."""
 
+import dataclasses
 import json
 
 import jax
@@ -41,7 +42,7 @@ def test_gpu_check_reports_each_config_with_its_loss_curve(tmp_path):
     assert (tmp_path / "losses.png").stat().st_size > 1000
     device = {"backend": "gpu", "device": "NVIDIA H200", "local_devices": 1,
               "peak_bf16_flops": 989.4e12, "jax": "0"}  # fmt: skip
-    results = {"command": "c", "device": device, "machine": "m", "started": "s",
+    results = {"commands": ["c"], "device": device, "machine": "m", "started": "s",
                "data": "d", "tiny": False, "steps": 300, "skipped": ["glow_cifar10"],
                "configs": rows,
                "train_step": [{"dtype": "bfloat16", "batch": 128, "devices": 1,
@@ -90,3 +91,55 @@ def test_gpu_check_reports_a_failing_part_and_runs_the_next(tmp_path, monkeypatc
     report = (tmp_path / "out" / "gpu_check.md").read_text()
     assert "- vae_cifar10: RuntimeError: no kernel for this backend" in report
     assert "| dcgan_cifar10 | 4 | 2 | 2.00 |" in report
+
+
+def test_gpu_check_resumes_an_earlier_run_with_the_parts_it_lacks(tmp_path, monkeypatch):
+    """--resume keeps the parts in out/gpu_check.json, runs only the missing ones, counts
+    an old step row's FLOPs again and refuses an earlier run on another device."""
+    out = tmp_path / "out"
+    out.mkdir()
+    device = gpu_check.device_facts()
+    old_step = {"dtype": "float32", "batch": 4, "devices": 1, "median_seconds": 0.5,
+                "compile_seconds": 3.0, "flops": 1.0, "flops_per_second": 2.0,
+                "parameters": 10}  # fmt: skip
+    done_config = {"config": "vae_cifar10", "family": "vae", "steps": 2, "batch": 4,
+                   "wall_seconds": 1.0, "steps_per_sec": 2.0, "losses": {}, "eval": {}}  # fmt: skip
+    earlier = {"device": device, "machine": "m", "data": "random pixels", "tiny": True, "steps": 2,
+               "started": "2026-01-01 00:00 UTC", "train_step": [old_step],
+               "sampling": [{"sampler": "ddim 50", "images": 4, "seconds": 1.0,
+                             "images_per_second": 4.0, "first_call_seconds": 2.0}],
+               "configs": [done_config]}  # fmt: skip
+    (out / "gpu_check.json").write_text(json.dumps(earlier))
+    ran = []
+    monkeypatch.setattr(gpu_check, "train_config", lambda name, *a: ran.append(name) or
+                        dict(done_config, config=name))  # fmt: skip
+    monkeypatch.setattr(gpu_check, "time_sampler", lambda d, name, *a: ran.append(name) or
+                        {"sampler": f"{name} 20", "images": 4, "seconds": 1.0,
+                         "images_per_second": 4.0, "first_call_seconds": 2.0})  # fmt: skip
+    monkeypatch.setattr(gpu_check, "time_train_step", lambda *a: 1 / 0)
+    settings = gpu_check.CheckSettings(
+        configs=("vae_cifar10", "dcgan_cifar10"), steps=2, dtypes=("float32",), tiny=True,
+        workdir=str(tmp_path / "work"), out=str(out), resume=True,
+    )  # fmt: skip
+    results = gpu_check.run_check(settings)
+    assert ran == ["dpmpp_2m", "dcgan_cifar10"] and results["failed"] == []
+    assert [r["config"] for r in results["configs"]] == ["vae_cifar10", "dcgan_cifar10"]
+    step = results["train_step"][0]
+    assert step["flops_source"] == gpu_check.FLOPS_SOURCE and step["flops"] > 1e6
+    assert step["flops_per_second"] == step["flops"] / 0.5
+    assert results["started"] == "2026-01-01 00:00 UTC" and "resumed" in results
+    assert "(resumed " in (out / "gpu_check.md").read_text()
+
+    counted = step["flops"]
+
+    earlier["device"] = dict(device, device="NVIDIA H200")
+    (out / "gpu_check.json").write_text(json.dumps(earlier))
+    with pytest.raises(ValueError, match=r"earlier run was on \d x NVIDIA H200"):
+        gpu_check.run_check(settings)
+
+    # --recount_flops: an accelerator's results, counted again here; nothing else runs.
+    ran.clear()
+    results = gpu_check.run_check(dataclasses.replace(settings, resume=False, recount_flops=True))
+    assert ran == [] and results["device"]["device"] == "NVIDIA H200"
+    assert results["train_step"][0]["flops"] == counted
+    assert json.loads((out / "gpu_check.json").read_text()) == results
