@@ -1,7 +1,8 @@
 """Checkpoints with Orbax: the train state plus a small JSON record (data position, counters).
 
 - Saves are asynchronous and atomic (Orbax writes a temporary directory and
-  renames it); leftover temporary directories of a killed save are removed.
+  renames it); leftover temporary directories of a killed save are removed. The arrays
+  are copied to the host first (the write then runs in the background).
 - The latest ``max_to_keep`` checkpoints are kept, and also a ``protect``-ed one (the
   loop's last checkpoint before any non-finite step): older ones are deleted only once a
   newer save is on disk, so there are never fewer than ``max_to_keep`` good ones.
@@ -110,7 +111,8 @@ class Checkpointer:
             self._manager.save(
                 step,
                 args=ocp.args.Composite(
-                    state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)
+                    state=ocp.args.StandardSave(jax.tree.map(_on_host, state)),
+                    meta=ocp.args.JsonSave(meta),
                 ),
                 force=True,
             )
@@ -224,6 +226,21 @@ class Checkpointer:
                 self._prune(self._protect)
         finally:
             self._manager.close()
+
+
+def _on_host(leaf: Any) -> Any:
+    """A whole array as a host copy, which Orbax writes as it is; restoring still gives the
+    template's device arrays and shardings. Orbax's own path for a device array picks one
+    replica of it with an eager slice per device: for a small UNet's 516 leaves on two
+    devices a save took 1.04 s instead of 0.35 s. Arrays this process does not hold whole
+    (sharded across hosts) and PRNG keys stay Orbax's to write."""
+    if (
+        isinstance(leaf, jax.Array)
+        and leaf.is_fully_addressable
+        and not jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
+    ):
+        return np.asarray(jax.device_get(leaf))
+    return leaf
 
 
 def checksums(tree: Any) -> dict[str, str | None]:
