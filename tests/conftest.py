@@ -90,9 +90,12 @@ def small_run_config(
     split: str = "train[:32]",
     eval_split: str = "test[:16]",
     data_dir: str | None = None,
+    checkpoint_every: int | None = None,
 ):
-    """``experiments/configs/<name>.py`` shrunk for a test: batches of 8, a log, checkpoint
-    and metric line every step, 4 samples, ``model`` fields overridden; typed."""
+    """``experiments/configs/<name>.py`` shrunk for a test: batches of 8, a log and metric
+    line every step, 4 samples, ``model`` fields overridden; typed. Checkpoints every
+    ``checkpoint_every`` steps, by default only at the end of a run (the loop always saves
+    its last step, which is all a resume needs; each save cost about 0.3 s here)."""
     import importlib
 
     from gensys.train.config import ExperimentConfig
@@ -105,8 +108,8 @@ def small_run_config(
     raw.data.split, raw.eval.split = split, eval_split
     if data_dir is not None:
         raw.data.dir = data_dir
-    raw.train.update(num_steps=num_steps, log_every=1, checkpoint_every=1, num_samples=4,
-                     progress_bar=False)  # fmt: skip
+    raw.train.update(num_steps=num_steps, log_every=1, checkpoint_every=checkpoint_every or
+                     num_steps, num_samples=4, progress_bar=False)  # fmt: skip
     raw.model.update(**(model or {}))
     return from_mapping(ExperimentConfig, raw)
 

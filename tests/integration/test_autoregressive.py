@@ -26,7 +26,7 @@ def tiny(name, data_cache, num_steps, **data):
 def test_digits_config_resumes_exactly_evaluates_and_samples(model, tmp_path, data_cache):
     name = f"{model}_digits"
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    config = tiny(name, data_cache, 3)
+    config = tiny(name, data_cache, 3, checkpoint_every=1)
     loop.train(config, straight, recipe_of(config))
     # The same run stopped after step 2: its checkpoint at 2, its metric lines up to 2.
     shutil.copytree(straight, resumed)

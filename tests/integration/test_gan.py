@@ -28,8 +28,9 @@ def tiny(name, data_cache, num_steps, image_size=8):
     raw.data.split, raw.eval.split = SPLITS[raw.data.name]
     raw.data.batch_size = 4 * raw.model.d_steps  # one minibatch of 4 per discriminator step
     raw.eval.batch_size = 8
-    raw.train.update(num_steps=num_steps, log_every=1, checkpoint_every=1, num_samples=4,
-                     progress_bar=False)  # fmt: skip
+    # Checkpoints only at the end of a run, which is all a resume needs (as tests.conftest.tiny).
+    raw.train.update(num_steps=num_steps, log_every=1, checkpoint_every=num_steps,
+                     num_samples=4, progress_bar=False)  # fmt: skip
     raw.model.update(width=4, latent_dim=4, g_hidden=(8,), d_hidden=(8,))
     if raw.model.network == "dcgan":
         raw.model.image_size = image_size  # 16: two stages, so batch norm in both players
