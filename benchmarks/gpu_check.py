@@ -174,14 +174,19 @@ def _engine_and_batch(config, batch_size: int, state=None):
 FLOPS_SOURCE = "jaxpr products and convolutions"  # benchmarks.flop_count
 
 
-def recount_step_flops(row: dict, data_dir: str, tiny: bool, state=None):
-    """A step row counted another way (an older run's) gets its FLOPs counted again:
-    tracing only, so on any machine; returns the state for the next part."""
+def step_flops(engine, state, batch) -> float:
+    """FLOPs of one engine training step (tracing only, so on any machine)."""
     import jax
 
+    return float(matrix_flops(engine._train_step, state, batch, jax.random.key(0)))
+
+
+def recount_step_flops(row: dict, data_dir: str, tiny: bool, state=None):
+    """A step row counted another way (an older run's) gets its FLOPs counted again;
+    returns the state for the next part."""
     config = typed_config("ddpm_cifar10", data_dir, tiny, {"model.compute_dtype": row["dtype"]})
     engine, state, batch = _engine_and_batch(config, row["batch"], state)
-    row["flops"] = matrix_flops(engine._train_step, state, batch, jax.random.key(0))
+    row["flops"] = step_flops(engine, state, batch)
     row["flops_source"] = FLOPS_SOURCE
     row["flops_per_second"] = row["flops"] / row["median_seconds"]
     return state
@@ -198,7 +203,7 @@ def time_train_step(
     config = typed_config("ddpm_cifar10", data_dir, tiny, {"model.compute_dtype": dtype})
     engine, state, batch = _engine_and_batch(config, batch_size, state)
     kept = jax.tree.map(jnp.copy, state)  # the step donates its input
-    flops = matrix_flops(engine._train_step, state, batch, jax.random.key(0))
+    flops = step_flops(engine, state, batch)
     tick = time.perf_counter()
     compiled = engine._train_step.lower(state, batch, jax.random.key(0)).compile()
     compile_seconds = time.perf_counter() - tick

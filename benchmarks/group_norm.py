@@ -20,7 +20,7 @@ from pathlib import Path
 
 from absl import app, flags
 
-from benchmarks.common import median_ms
+from benchmarks.common import median_ms, start_runtime
 
 _OUT = flags.DEFINE_string("out", "benchmarks/results", "Where the results go.")
 _REPEATS = flags.DEFINE_integer("repeats", 20, "Timed calls per measurement.")
@@ -72,8 +72,7 @@ def main(argv) -> None:
     del argv
     from gensys.train import runtime
 
-    runtime.tune_cpu_compiler()
-    runtime.set_cpu_devices(runtime.cpu_device_count_for(64))
+    start_runtime(cpu_devices=runtime.cpu_device_count_for(64))
     import jax
 
     rows = [measure(*shape, repeats=_REPEATS.value) for shape in SHAPES]

@@ -18,7 +18,10 @@ import platform
 import diffusers
 import torch
 from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, UNet2DModel
-from worker_protocol import serve  # this script's folder, benchmarks/, is on sys.path
+from worker_protocol import (
+    serve,
+    unet_call_batch,
+)  # this script's folder, benchmarks/, is on sys.path
 
 BATCH = 64
 IMAGE = (1, 32, 32)
@@ -124,9 +127,6 @@ class UNetCall:
         float(self.model(self.x, self.t).sample.sum())
 
 
-UNET_CALL_PREFIX = "unet_call_b"  # unet_call_b<batch>, as in benchmarks/vs_pytorch.py
-
-
 def describe() -> dict:
     return {
         "framework": f"PyTorch {torch.__version__}, diffusers {diffusers.__version__}",
@@ -137,8 +137,9 @@ def describe() -> dict:
 
 
 def build(workload: str):
-    if workload.startswith(UNET_CALL_PREFIX):
-        return UNetCall(int(workload[len(UNET_CALL_PREFIX) :])), {}
+    batch = unet_call_batch(workload)
+    if batch is not None:
+        return UNetCall(batch), {}
     return WORKLOADS[workload](), {}
 
 

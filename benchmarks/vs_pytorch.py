@@ -34,6 +34,7 @@ from pathlib import Path
 from absl import app, flags
 
 from benchmarks.vs_pytorch_report import write_report
+from benchmarks.worker_protocol import UNET_CALL_PREFIX, unet_call_batch
 
 REPO = Path(__file__).resolve().parents[1]
 _PEER_PYTHON = flags.DEFINE_string(
@@ -97,7 +98,6 @@ CIFAR_UNET = dict(
     dropout=0.1, fast_cpu_gradients=True,
 )  # fmt: skip
 SAMPLERS = {"ddim50": ("ddim", 50), "dpmpp20": ("dpmpp_2m", 20)}
-UNET_CALL_PREFIX = "unet_call_b"  # unet_call_b<batch>: one network call at that batch
 
 
 # ----------------------------------------------------------------------------- gensys worker
@@ -217,8 +217,9 @@ class _GensysWorkloads:
             return self._sample_fn(engine, state), {
                 "flops": SAMPLERS[workload][1] * unet_forward_flops()
             }
-        if workload.startswith(UNET_CALL_PREFIX):
-            return self._unet_call_fn(int(workload[len(UNET_CALL_PREFIX) :]))
+        batch = unet_call_batch(workload)
+        if batch is not None:
+            return self._unet_call_fn(batch)
         if workload == "cifar_unet":
             on_cpu = self.jax.default_backend() == "cpu"
             return self._train_fn(

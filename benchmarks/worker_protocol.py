@@ -16,6 +16,15 @@ import sys
 import time
 from collections.abc import Callable
 
+UNET_CALL_PREFIX = "unet_call_b"  # workload unet_call_b<batch>: one UNet call at that batch
+
+
+def unet_call_batch(workload: str) -> int | None:
+    """The batch of a ``unet_call_b<batch>`` workload, ``None`` for another workload."""
+    if workload.startswith(UNET_CALL_PREFIX):
+        return int(workload[len(UNET_CALL_PREFIX) :])
+    return None
+
 
 def serve(describe: Callable[[], dict], build: Callable[[str], tuple[Callable, dict]]) -> None:
     """Answers commands until ``quit`` or the end of stdin. ``build(workload)`` returns the

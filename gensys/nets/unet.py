@@ -184,8 +184,7 @@ class UNet(nn.Module):
                 f"for {num_levels} resolutions"
             )
         out_channels = self.out_channels or x.shape[-1]
-        # The hand-written gradients are CPU work-arounds: accelerators keep XLA's own.
-        fast = self.fast_cpu_gradients and jax.default_backend() == "cpu"
+        fast = self.fast_cpu_gradients  # the layers keep XLA's gradients off the CPU
         temb_dim = 4 * self.channels
         temb = sinusoidal_embedding(t, self.channels)
         temb = nn.Dense(temb_dim)(temb)

@@ -106,12 +106,13 @@ class Checkpointer:
         self._protect = protect
         self._prune(protect)
         self._pending = step
-        meta = {**meta, "checksums": checksums(state)}
+        host = jax.tree.map(_on_host, state)  # one device-to-host copy for both uses
+        meta = {**meta, "checksums": checksums(host)}
         try:
             self._manager.save(
                 step,
                 args=ocp.args.Composite(
-                    state=ocp.args.StandardSave(jax.tree.map(_on_host, state)),
+                    state=ocp.args.StandardSave(host),
                     meta=ocp.args.JsonSave(meta),
                 ),
                 force=True,
